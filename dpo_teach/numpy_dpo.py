@@ -1,0 +1,193 @@
+r"""The DPO formulas in NumPy (Rafailov et al. 2023, arXiv:2305.18290).
+
+Twin of :mod:`dpo_teach.torch_dpo`: same names, argument order, return order and errors.
+Inputs are sequence log-probabilities :math:`\log \pi(y \mid x)` (sums over response tokens, so
+<= 0). Naming: the paper says :math:`y_w` / :math:`y_l` (winner / loser); data says
+``chosen`` / ``rejected``. Here ``chosen`` = :math:`y_w` and ``rejected`` = :math:`y_l`.
+
+float64 in, float64 out (integers are promoted to float64); every function is stable for any
+finite input, including margins of +-1e4 and beyond.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+
+__all__ = [
+    "sigmoid",
+    "log_sigmoid",
+    "implicit_reward",
+    "bt_probability",
+    "dpo_loss",
+    "dpo_loss_grad",
+    "paper_dpo_loss",
+]
+
+
+def _as_float(x) -> np.ndarray:
+    """``x`` as a floating array: float arrays keep their dtype, anything else becomes float64."""
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+
+
+def _real(name: str, x) -> np.ndarray:
+    """A real-valued input (no NaN, no inf)."""
+    x = _as_float(x)
+    if x.size and not np.isfinite(x).all():
+        _checks.check_finite(name, bool(np.isnan(x).any()), True)
+    return x
+
+
+def _logps(name: str, x) -> np.ndarray:
+    """A log-probability input: finite and <= 0."""
+    x = _real(name, x)
+    if x.size:
+        _checks.check_logps(name, False, False, float(x.max()))
+    return x
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # Stable: exp is only ever taken of -|z| <= 0, so it cannot overflow.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    # Stable: log(sigma(z)) = -log(1 + e^{-z}) = -logaddexp(0, -z). Never log(sigmoid(z)),
+    # which is log(0) = -inf once sigma(z) underflows (z < -745 in float64).
+    return -np.logaddexp(0.0, -z)
+
+
+def sigmoid(z):
+    r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, stable for any z.
+
+    NaN is rejected; :math:`\pm\infty` give 1 and 0.
+    """
+    z = _as_float(z)
+    if z.size and np.isnan(z).any():
+        _checks.check_finite("z", True, False)
+    return _sigmoid(z)
+
+
+def log_sigmoid(z):
+    r""":math:`\log \sigma(z) = -\log(1 + e^{-z})`, stable for any z (``-logaddexp(0, -z)``).
+
+    For :math:`z \to -\infty` it is :math:`\approx z`, never ``-inf`` for finite z.
+    """
+    z = _as_float(z)
+    if z.size and np.isnan(z).any():
+        _checks.check_finite("z", True, False)
+    return _log_sigmoid(z)
+
+
+def implicit_reward(policy_logps, ref_logps, beta):
+    r"""Implicit reward of a response, :math:`\hat r_\theta(x, y) = \beta \log
+    \frac{\pi_\theta(y \mid x)}{\pi_{\mathrm{ref}}(y \mid x)}` (Sec. 4-5, arXiv:2305.18290).
+
+    The inputs are already logs, so the ratio is a difference: ``beta * (policy_logps -
+    ref_logps)``. Shapes must match; returns that shape.
+    """
+    policy_logps = _logps("policy_logps", policy_logps)
+    ref_logps = _logps("ref_logps", ref_logps)
+    _checks.check_same_shape({"policy_logps": policy_logps.shape, "ref_logps": ref_logps.shape})
+    beta = _checks.check_beta(beta)
+    return beta * (policy_logps - ref_logps)
+
+
+def bt_probability(reward_1, reward_2):
+    r"""Bradley-Terry preference probability, Eq. (1) of arXiv:2305.18290:
+
+    .. math:: p(y_1 \succ y_2 \mid x) = \frac{e^{r_1}}{e^{r_1} + e^{r_2}} = \sigma(r_1 - r_2).
+    """
+    reward_1 = _real("reward_1", reward_1)
+    reward_2 = _real("reward_2", reward_2)
+    _checks.check_same_shape({"reward_1": reward_1.shape, "reward_2": reward_2.shape})
+    return _sigmoid(reward_1 - reward_2)
+
+
+def _margin_and_rewards(pc, pr, rc, rr, beta):
+    """Checked inputs -> (margin, chosen_rewards, rejected_rewards), all with beta."""
+    names = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
+    arrays = [_logps(n, x) for n, x in zip(names, (pc, pr, rc, rr))]
+    _checks.check_same_shape(dict(zip(names, (a.shape for a in arrays))))
+    beta = _checks.check_beta(beta)
+    pc, pr, rc, rr = arrays
+    # $\hat r_\theta(x, y_w)$ and $\hat r_\theta(x, y_l)$
+    chosen_rewards = beta * (pc - rc)
+    rejected_rewards = beta * (pr - rr)
+    # margin $= \hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w) - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
+    margin = beta * ((pc - rc) - (pr - rr))
+    return beta, margin, chosen_rewards, rejected_rewards
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    r"""Per-example DPO loss, Eq. (7) of arXiv:2305.18290:
+
+    .. math:: \mathcal{L}_\mathrm{DPO} = -\log \sigma\Big(\beta \log
+        \frac{\pi_\theta(y_w \mid x)}{\pi_\mathrm{ref}(y_w \mid x)} - \beta \log
+        \frac{\pi_\theta(y_l \mid x)}{\pi_\mathrm{ref}(y_l \mid x)}\Big)
+
+    The paper's loss is the mean of ``losses`` over pairs.
+
+    Returns:
+        ``(losses, chosen_rewards, rejected_rewards)``, each of the inputs' shape; the rewards
+        are :math:`\hat r_\theta(x, y_w)` and :math:`\hat r_\theta(x, y_l)` and include beta.
+    """
+    _, margin, chosen_rewards, rejected_rewards = _margin_and_rewards(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    losses = -_log_sigmoid(margin)  # stable: -log sigma(m) = logaddexp(0, -m)
+    return losses, chosen_rewards, rejected_rewards
+
+
+def dpo_loss_grad(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    r"""Analytic gradient of the per-example loss with respect to the two policy log-probs
+    (Sec. 4, "What does the DPO update do?", arXiv:2305.18290):
+
+    .. math:: \frac{\partial \mathcal{L}}{\partial \log\pi_\theta(y_w \mid x)} = -\beta\, w, \qquad
+        \frac{\partial \mathcal{L}}{\partial \log\pi_\theta(y_l \mid x)} = +\beta\, w, \qquad
+        w = \sigma\big(\hat r_\theta(x, y_l) - \hat r_\theta(x, y_w)\big)
+
+    ``w`` is large when the implicit reward orders the pair wrongly. Each entry lies in
+    ``[-beta, 0]`` and ``[0, beta]``.
+
+    Returns:
+        ``(grad_policy_chosen_logps, grad_policy_rejected_logps)``.
+    """
+    beta, margin, _, _ = _margin_and_rewards(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    w = _sigmoid(-margin)  # $\sigma(\hat r_l - \hat r_w)$
+    return -beta * w, beta * w
+
+
+def paper_dpo_loss(pi_logps, ref_logps, yw_idxs, yl_idxs, beta):
+    r"""Eq. (7) in the shape of the paper's appendix code: one array of sequence log-probs and
+    index arrays saying which entries are the preferred (``yw_idxs``) and dispreferred
+    (``yl_idxs``) completion of each pair.
+
+    .. math:: \mathcal{L} = -\log\sigma\big(\beta[(\log\pi_\theta^{w} - \log\pi_\theta^{l})
+        - (\log\pi_\mathrm{ref}^{w} - \log\pi_\mathrm{ref}^{l})]\big)
+
+    Returns:
+        ``(losses, rewards)``: one loss per pair and :math:`\beta(\log\pi_\theta - \log\pi_\mathrm{ref})`
+        for every entry of ``pi_logps``.
+    """
+    pi_logps = _logps("pi_logps", pi_logps)
+    ref_logps = _logps("ref_logps", ref_logps)
+    _checks.check_same_shape({"pi_logps": pi_logps.shape, "ref_logps": ref_logps.shape})
+    yw_idxs, yl_idxs = (np.asarray(i) if np.size(i) else np.zeros(0, np.intp) for i in (yw_idxs, yl_idxs))
+    n = pi_logps.shape[0] if pi_logps.ndim else 0
+    for name, idx in (("yw_idxs", yw_idxs), ("yl_idxs", yl_idxs)):
+        lo, hi = (int(idx.min()), int(idx.max())) if idx.size and idx.dtype.kind in "iu" else (0, 0)
+        _checks.check_indices(name, idx.shape, idx.dtype.kind in "iu", lo, hi, n)
+    _checks.check_same_shape({"yw_idxs": yw_idxs.shape, "yl_idxs": yl_idxs.shape})
+    beta = _checks.check_beta(beta)
+
+    pi_logratios = pi_logps[yw_idxs] - pi_logps[yl_idxs]
+    ref_logratios = ref_logps[yw_idxs] - ref_logps[yl_idxs]
+    losses = -_log_sigmoid(beta * (pi_logratios - ref_logratios))
+    rewards = beta * (pi_logps - ref_logps)
+    return losses, rewards
