@@ -41,7 +41,9 @@ def worked_example(betas=BETAS) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    header = f"{'beta':>6} {'r_hat_w':>9} {'r_hat_l':>9} {'margin':>8} {'P(y_w>y_l)':>11} {'loss':>8} {'w':>7}"
+    header = (
+        f"{'beta':>6} {'r_hat_w':>9} {'r_hat_l':>9} {'margin':>8} {'P(y_w>y_l)':>11} {'loss':>8} {'w':>7}"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(

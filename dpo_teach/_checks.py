@@ -16,6 +16,8 @@ def check_beta(beta) -> float:
     """Return ``beta`` as a float, or raise if it is not a positive, finite scalar."""
     if isinstance(beta, bool):
         raise ValueError(f"beta must be a positive number, got the bool {beta!r}")
+    if isinstance(beta, (str, bytes)):
+        raise ValueError(f"beta must be a positive scalar (e.g. beta=0.1), got the string {beta!r}")
     try:
         value = float(beta)
     except (TypeError, ValueError, RuntimeError):

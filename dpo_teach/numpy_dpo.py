@@ -117,7 +117,8 @@ def _margin_and_rewards(pc, pr, rc, rr, beta):
     # $\hat r_\theta(x, y_w)$ and $\hat r_\theta(x, y_l)$
     chosen_rewards = beta * (pc - rc)
     rejected_rewards = beta * (pr - rr)
-    # margin $= \hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w) - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
+    # margin $= \hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w)
+    #                             - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
     margin = beta * ((pc - rc) - (pr - rr))
     return beta, margin, chosen_rewards, rejected_rewards
 

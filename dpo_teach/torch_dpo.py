@@ -107,7 +107,9 @@ def _checked(pc, pr, rc, rr, beta):
     return (*tensors, _checks.check_beta(beta))
 
 
-def dpo_loss_unchecked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+def dpo_loss_unchecked(
+    policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+):
     """:func:`dpo_loss` without input checks (no host syncs): for a training loop's hot path."""
     # $\hat r_\theta(x, y_w)$, $\hat r_\theta(x, y_l)$: logged only, so detached
     chosen_rewards = (beta * (policy_chosen_logps - ref_chosen_logps)).detach()
