@@ -1,0 +1,319 @@
+r"""A plain, readable torch DPO training loop for causal LMs (Eq. 7 of arXiv:2305.18290).
+
+.. math:: \mathcal{L}_\mathrm{DPO} = -\log\sigma\Big(\beta\log\frac{\pi_\theta(y_w\mid x)}
+    {\pi_\mathrm{ref}(y_w\mid x)} - \beta\log\frac{\pi_\theta(y_l\mid x)}{\pi_\mathrm{ref}(y_l\mid x)}\Big)
+
+Public API
+----------
+``DPOConfig``
+    dataclass of hyper-parameters; every default is commented below.
+``collate_pairs(pairs, pad_token_id, device=None) -> batch``
+    tokenised pairs -> one padded batch (format below).
+``concatenated_logps(model, batch) -> (chosen_logps, rejected_logps)``
+    chosen and rejected in ONE forward pass; summed completion log-probs, each ``(B,)``.
+``compute_loss_and_metrics(policy, batch, ref_chosen_logps, ref_rejected_logps, beta)``
+    ``-> (loss, metrics)`` for one batch, no optimizer step (for equality checks vs TRL).
+``precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, device="cpu")``
+    the frozen reference's ``(ref_chosen_logps, ref_rejected_logps)`` for a whole dataset.
+``DPOTrainer(policy, ref_model, pairs, config, pad_token_id)``
+    ``.train_step(batch) -> metrics`` (one AdamW step, returns detached 0-d tensors, no host
+    sync); ``.batch_at(step) -> batch`` (deterministic given seed and step); ``.train() ->
+    history`` (list of per-step dicts from step 0, resumes from ``output_dir``).
+
+Pair format: ``{"prompt_ids": [...], "chosen_ids": [...], "rejected_ids": [...]}``, token ids
+(completions end with EOS). Batch format (a dict of tensors on one device)::
+
+    input_ids, attention_mask, labels   (2B, T) long: rows 0..B-1 = prompt + chosen,
+                                        rows B..2B-1 = prompt + rejected; labels -100 on
+                                        prompt and padding (see dpo_teach.logprobs)
+    ref_chosen_logps, ref_rejected_logps  (B,) float32, optional: the reference's log-probs;
+                                        when absent, train_step runs the reference model.
+
+Metrics use TRL's names: ``loss``, ``rewards/chosen``, ``rewards/rejected``,
+``rewards/accuracies``, ``rewards/margins``, ``logps/chosen``, ``logps/rejected`` (plus
+``grad_norm``). Step 0 is measured before the first update, so with policy = reference its
+loss is ln 2 and its margin 0 (dropout is switched off in both models for exactly this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .logprobs import build_prompt_completion_batch, sequence_logps
+from .torch_dpo import dpo_loss_unchecked
+
+__all__ = [
+    "DPOConfig",
+    "DPOTrainer",
+    "collate_pairs",
+    "concatenated_logps",
+    "compute_loss_and_metrics",
+    "precompute_ref_logps",
+    "disable_dropout",
+    "METRIC_NAMES",
+]
+
+METRIC_NAMES = (
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/accuracies",
+    "rewards/margins",
+    "logps/chosen",
+    "logps/rejected",
+    "grad_norm",
+)
+CHECKPOINT_NAME = "dpo_checkpoint.pt"
+
+
+@dataclasses.dataclass
+class DPOConfig:
+    beta: float = 0.1  # KL strength; larger keeps pi_theta closer to pi_ref (paper: 0.1-0.5)
+    learning_rate: float = 1.5e-5  # constant after warmup; >= 3e-5 collapsed the tiny model
+    batch_size: int = 16  # preference pairs per step (2x sequences per forward pass)
+    max_steps: int = 200  # optimizer steps in total (a resumed run continues up to this)
+    warmup_steps: int = 0  # linear learning-rate warmup from 0
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    max_grad_norm: float | None = 1.0  # clip the global gradient norm; None = no clipping
+    precompute_ref_logps: bool = True  # run the frozen reference once over the data, not per step
+    disable_dropout: bool = True  # dropout off in the policy too, so step 0 has loss = ln 2
+    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU, which runs fp32)
+    log_every: int = 10  # metrics go to the host every N steps (one sync); each step is logged
+    save_every: int = 100  # checkpoint every N steps (and at the end) when output_dir is set
+    output_dir: str | None = None  # where dpo_checkpoint.pt lives; a re-run resumes from it
+    seed: int = 0  # data order: a fresh permutation of the pairs every epoch
+    progress: bool = True  # tqdm progress bar
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    """Set every dropout probability in ``model`` to 0 (DPO compares two models' log-probs)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+
+
+def collate_pairs(pairs: Sequence[dict], pad_token_id: int, device=None) -> dict[str, torch.Tensor]:
+    """Stack B pairs into one (2B, T) batch: chosen rows first, then rejected (same prompts)."""
+    prompts = [p["prompt_ids"] for p in pairs]
+    completions = [p["chosen_ids"] for p in pairs] + [p["rejected_ids"] for p in pairs]
+    return build_prompt_completion_batch(prompts + prompts, completions, pad_token_id, device)
+
+
+def concatenated_logps(model, batch: dict[str, torch.Tensor], average_log_prob: bool = False):
+    """One forward pass over chosen + rejected; returns ``(chosen_logps, rejected_logps)``, (B,) each."""
+    logits = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).logits  # (2B, T, V)
+    logps = sequence_logps(logits, batch["labels"], average_log_prob)  # (2B,) fp32
+    n = logps.shape[0] // 2
+    return logps[:n], logps[n:]
+
+
+def compute_loss_and_metrics(policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float):
+    r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
+
+    ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
+    """
+    # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
+    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
+    losses, chosen_rewards, rejected_rewards = dpo_loss_unchecked(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    loss = losses.mean()
+    margins = chosen_rewards - rejected_rewards  # $\hat r_w - \hat r_l$
+    metrics = {
+        "loss": loss.detach(),
+        "rewards/chosen": chosen_rewards.mean(),
+        "rewards/rejected": rejected_rewards.mean(),
+        "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean(),
+        "rewards/margins": margins.mean(),
+        "logps/chosen": policy_chosen_logps.detach().mean(),
+        "logps/rejected": policy_rejected_logps.detach().mean(),
+    }
+    return loss, metrics
+
+
+def _autocast(device: torch.device, bf16: bool):
+    if device.type == "cuda" and bf16:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, device="cpu", bf16=True):
+    """The reference's summed log-probs of every pair's chosen and rejected completion, (N,) each."""
+    device = torch.device(device)
+    ref_model.eval()
+    chosen, rejected = [], []
+    for start in range(0, len(pairs), batch_size):
+        batch = collate_pairs(pairs[start : start + batch_size], pad_token_id, device)
+        with _autocast(device, bf16):
+            c, r = concatenated_logps(ref_model, batch)
+        chosen.append(c.float())
+        rejected.append(r.float())
+    return torch.cat(chosen), torch.cat(rejected)
+
+
+class DPOTrainer:
+    """Train ``policy`` with DPO against the frozen ``ref_model`` on tokenised ``pairs``."""
+
+    def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
+        if len(pairs) == 0:
+            raise ValueError("no preference pairs to train on")
+        if config.beta <= 0:
+            raise ValueError(f"beta must be > 0, got {config.beta}")
+        self.config, self.pairs, self.pad_token_id = config, list(pairs), pad_token_id
+        self.device = next(policy.parameters()).device
+        self.policy, self.ref_model = policy, ref_model
+        if config.disable_dropout:
+            disable_dropout(policy)
+        disable_dropout(ref_model)
+        ref_model.eval().requires_grad_(False)  # frozen: eval mode, no gradients
+        self.optimizer = torch.optim.AdamW(
+            [p for p in policy.parameters() if p.requires_grad],
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            fused=self.device.type == "cuda",  # one kernel for all parameters on GPU
+        )
+        warmup = max(config.warmup_steps, 0)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0
+        )
+        self.step, self.history, self.tokens_seen, self.train_seconds = 0, [], 0, 0.0
+        self._perms: dict[int, torch.Tensor] = {}
+        self.ref_chosen_logps = self.ref_rejected_logps = None
+        if config.precompute_ref_logps:
+            self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
+                ref_model, self.pairs, pad_token_id, 4 * config.batch_size, self.device, config.bf16
+            )
+
+    # -- data -------------------------------------------------------------------------------
+    def batch_at(self, step: int) -> dict[str, torch.Tensor]:
+        """The batch of ``step``: epoch e visits the pairs in a permutation seeded by (seed, e)."""
+        n, b = len(self.pairs), self.config.batch_size
+        idx = []
+        for pos in range(step * b, (step + 1) * b):
+            epoch = pos // n
+            if epoch not in self._perms:
+                gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+                self._perms = {epoch: torch.randperm(n, generator=gen)}  # keep only the current one
+            idx.append(int(self._perms[epoch][pos % n]))
+        batch = collate_pairs([self.pairs[i] for i in idx], self.pad_token_id)
+        self.tokens_seen += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.ref_chosen_logps is not None:
+            index = torch.tensor(idx, device=self.device)
+            batch["ref_chosen_logps"] = self.ref_chosen_logps[index]
+            batch["ref_rejected_logps"] = self.ref_rejected_logps[index]
+        return batch
+
+    # -- one step ---------------------------------------------------------------------------
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Forward (chosen + rejected at once), backward, clip, AdamW step. Metrics are measured
+        before the update. Returns detached 0-d tensors; nothing is copied to the host."""
+        cfg = self.config
+        if "ref_chosen_logps" in batch:
+            ref_chosen, ref_rejected = batch["ref_chosen_logps"], batch["ref_rejected_logps"]
+        else:
+            with torch.no_grad(), _autocast(self.device, cfg.bf16):
+                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch)
+        self.policy.train()
+        with _autocast(self.device, cfg.bf16):
+            loss, metrics = compute_loss_and_metrics(self.policy, batch, ref_chosen, ref_rejected, cfg.beta)
+        loss.backward()
+        max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), max_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        return metrics
+
+    # -- the loop ---------------------------------------------------------------------------
+    def train(self) -> list[dict]:
+        """Run up to ``config.max_steps`` (resuming from ``output_dir``); returns the history."""
+        cfg = self.config
+        self.load_checkpoint()
+        pending: list[tuple[int, float, dict]] = []
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="DPO", disable=not cfg.progress)
+        start = time.perf_counter()
+        while self.step < cfg.max_steps:
+            step, lr = self.step, self.scheduler.get_last_lr()[0]
+            pending.append((step, lr, self.train_step(self.batch_at(step))))
+            bar.update(1)
+            last = self.step == cfg.max_steps
+            if len(pending) >= cfg.log_every or last:
+                self._flush(pending, bar)
+            if cfg.output_dir and cfg.save_every and (self.step % cfg.save_every == 0 or last):
+                self._flush(pending, bar)
+                self.train_seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                self.save_checkpoint()
+        self._flush(pending, bar)
+        bar.close()
+        self.train_seconds += time.perf_counter() - start
+        return self.history
+
+    def _flush(self, pending, bar) -> None:
+        """Copy the pending steps' metrics to the host in one transfer and append them."""
+        if not pending:
+            return
+        table = torch.stack([torch.stack([m[k].float() for k in METRIC_NAMES]) for _, _, m in pending])
+        for (step, lr, _), row in zip(pending, table.cpu().tolist()):
+            self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr})
+        pending.clear()
+        h = self.history[-1]
+        bar.set_postfix(loss=f"{h['loss']:.4f}", margin=f"{h['rewards/margins']:.3f}")
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Non-padding tokens (chosen + rejected) through the policy per second of training."""
+        return self.tokens_seen / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+    # -- checkpoint / resume ----------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        path = Path(self.config.output_dir) / CHECKPOINT_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step,
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "history": self.history,
+            "tokens_seen": self.tokens_seen,
+            "train_seconds": self.train_seconds,
+            "config": dataclasses.asdict(self.config),
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
+        return path
+
+    def load_checkpoint(self) -> bool:
+        """Resume from ``output_dir/dpo_checkpoint.pt`` if it exists; True when it did."""
+        if not self.config.output_dir:
+            return False
+        path = Path(self.config.output_dir) / CHECKPOINT_NAME
+        if not path.exists() or self.step > 0:
+            return False
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        for key in ("beta", "learning_rate", "batch_size", "seed"):
+            if state["config"][key] != getattr(self.config, key):
+                raise ValueError(
+                    f"{path} was written with {key}={state['config'][key]!r} but this run has "
+                    f"{key}={getattr(self.config, key)!r}; use a new output dir or the same settings"
+                )
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.history = state["step"], state["history"]
+        self.tokens_seen, self.train_seconds = state["tokens_seen"], state["train_seconds"]
+        return True

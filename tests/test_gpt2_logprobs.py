@@ -1,0 +1,107 @@
+"""Log-probs of completions: a hand-computed example, padding and the prompt/completion boundary."""
+
+import math
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from dpo_teach.logprobs import IGNORE_INDEX, build_prompt_completion_batch, sequence_logps
+
+WILD = [50.0, -50.0, 3.0]  # logits at positions that must not count
+
+
+def _log(*weights):
+    return [math.log(w) for w in weights]
+
+
+def hand_example():
+    """Two rows, vocabulary of 3. Row 0: prompt [0, 1], completion [2, 1]. Row 1: prompt [0],
+    completion [2], then two padding positions (pad id 1)."""
+    batch = build_prompt_completion_batch([[0, 1], [0]], [[2, 1], [2]], pad_token_id=1)
+    logits = torch.tensor(
+        [
+            # position 1 predicts token 2 with p = 2/4; position 2 predicts token 1 with p = 2/4
+            [WILD, _log(1, 1, 2), _log(1, 2, 1), WILD],
+            # position 0 predicts token 2 with p = 1/4; the rest is the padded tail
+            [_log(2, 1, 1), WILD, WILD, WILD],
+        ],
+        dtype=torch.float64,
+    )
+    return batch, logits
+
+
+def test_batch_layout_is_right_padded_and_masks_prompt_and_padding():
+    batch, _ = hand_example()
+    assert batch["input_ids"].tolist() == [[0, 1, 2, 1], [0, 2, 1, 1]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
+    m = IGNORE_INDEX
+    assert batch["labels"].tolist() == [[m, m, 2, 1], [m, 2, m, m]]
+
+
+def test_hand_computed_sum_and_average():
+    batch, logits = hand_example()
+    got = sequence_logps(logits, batch["labels"])
+    assert got.dtype == torch.float64
+    expected = [math.log(0.5) + math.log(0.5), math.log(0.25)]
+    assert got.tolist() == pytest.approx(expected, abs=1e-12)
+    avg = sequence_logps(logits, batch["labels"], average_log_prob=True)
+    assert avg.tolist() == pytest.approx([math.log(0.5), math.log(0.25)], abs=1e-12)
+
+
+def test_boundary_first_completion_token_is_scored_from_last_prompt_position():
+    batch, logits = hand_example()
+    base = sequence_logps(logits, batch["labels"])
+    # Changing the logits at the last prompt position (1) changes row 0; the last position
+    # (it predicts nothing) and padding positions change nothing.
+    bumped = logits.clone()
+    bumped[0, 1] = torch.tensor(_log(1, 1, 1), dtype=torch.float64)
+    assert float(sequence_logps(bumped, batch["labels"])[0]) == pytest.approx(math.log(1 / 3) + math.log(0.5))
+    ignored = logits.clone()
+    ignored[0, 3] = 0.0  # last position of row 0
+    ignored[0, 0] = 0.0  # first prompt position of row 0 predicts a prompt token
+    ignored[1, 1:] = 0.0  # row 1: the completion's last position and the padding
+    assert torch.equal(sequence_logps(ignored, batch["labels"]), base)
+
+
+def test_low_precision_logits_are_cast_to_float32():
+    batch, logits = hand_example()
+    got = sequence_logps(logits.to(torch.bfloat16), batch["labels"])
+    assert got.dtype == torch.float32
+    assert got.tolist() == pytest.approx([2 * math.log(0.5), math.log(0.25)], abs=0.05)
+
+
+def test_bad_shapes_and_empty_prompt_raise():
+    batch, logits = hand_example()
+    with pytest.raises(ValueError, match="logits must be"):
+        sequence_logps(logits[:, :3], batch["labels"])
+    with pytest.raises(ValueError, match="prompt 0 is empty"):
+        build_prompt_completion_batch([[]], [[1]], pad_token_id=0)
+    with pytest.raises(ValueError, match="one completion per prompt"):
+        build_prompt_completion_batch([[1], [2]], [[1]], pad_token_id=0)
+
+
+def test_gpt2_matches_token_loop_and_ignores_right_padding():
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=11,
+        n_positions=16,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+        loss_type="ForCausalLM",
+    )
+    model = GPT2LMHeadModel(config).eval().double()
+    prompts, completions = [[1, 2, 3], [4]], [[5, 6, 0], [7, 0]]
+    batch = build_prompt_completion_batch(prompts, completions, pad_token_id=0)
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        got = sequence_logps(logits, batch["labels"])
+        for i, (p, c) in enumerate(zip(prompts, completions)):
+            ids = torch.tensor([p + c])
+            alone = model(input_ids=ids).logits[0].log_softmax(-1)  # (T, V), no padding at all
+            loop = sum(float(alone[len(p) + j - 1, tok]) for j, tok in enumerate(c))
+            assert float(got[i]) == pytest.approx(loop, abs=1e-10)
