@@ -1,0 +1,89 @@
+"""Input checks and small helpers shared by the tabular modules (:mod:`dpo_teach.bandit`,
+:mod:`dpo_teach.pairwise`, :mod:`dpo_teach.rlhf`), so all three raise the same errors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_ref_probs(ref_probs, name: str = "ref_probs") -> np.ndarray:
+    """A 1-d float64 distribution over K >= 2 answers, every entry > 0."""
+    p = np.asarray(ref_probs, dtype=np.float64)
+    if p.ndim != 1 or p.shape[0] < 2:
+        raise ValueError(f"{name} must be a 1-d array of K >= 2 probabilities, got shape {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError(f"{name} contains NaN or inf; it must be a probability distribution")
+    if (p <= 0).any():
+        raise ValueError(
+            f"{name} must give every answer a positive probability (smallest entry {p.min():.3g}): "
+            "log pi_ref(y) appears in Eq. 4 and Eq. 7; drop answers with probability 0"
+        )
+    if abs(p.sum() - 1.0) > 1e-6:
+        raise ValueError(
+            f"{name} must sum to 1 (a probability distribution), but it sums to {p.sum():.6g}; "
+            "normalise it with p / p.sum(), or pass probabilities rather than logits"
+        )
+    return p / p.sum()
+
+
+def _check_rewards(rewards, n_actions: int, name: str = "rewards") -> np.ndarray:
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim != 1 or r.shape[0] != n_actions:
+        raise ValueError(
+            f"{name} must hold one reward per answer: expected shape ({n_actions},) to match "
+            f"ref_probs, got {r.shape}"
+        )
+    if not np.isfinite(r).all():
+        raise ValueError(f"{name} contains NaN or inf; rewards must be finite numbers")
+    return r
+
+
+def _check_n_actions(n_actions) -> int:
+    if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 2:
+        raise ValueError(f"n_actions must be an integer >= 2 (the number of answers K), got {n_actions!r}")
+    return int(n_actions)
+
+
+def _check_pairs(chosen, rejected, n_actions: int) -> tuple[np.ndarray, np.ndarray]:
+    """1-d integer arrays of equal length >= 1, values in [0, K), chosen[i] != rejected[i]."""
+    out = []
+    for name, idx in (("chosen", chosen), ("rejected", rejected)):
+        idx = np.asarray(idx)
+        if idx.size == 0:
+            raise ValueError(f"{name} is empty: at least one preference pair is needed")
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise ValueError(
+                f"{name} must be a 1-d array of integer answer indices, got dtype {idx.dtype} "
+                f"and shape {idx.shape}"
+            )
+        if idx.min() < 0 or idx.max() >= n_actions:
+            raise ValueError(
+                f"{name} has indices in [{idx.min()}, {idx.max()}] but there are only "
+                f"{n_actions} answers; indices must lie in [0, {n_actions - 1}]"
+            )
+        out.append(idx.astype(np.intp))
+    if out[0].shape != out[1].shape:
+        raise ValueError(
+            f"chosen and rejected must have the same length (one entry per pair), got "
+            f"{out[0].shape[0]} and {out[1].shape[0]}"
+        )
+    same = np.flatnonzero(out[0] == out[1])
+    if same.size:
+        raise ValueError(
+            f"{same.size} pair(s) compare an answer with itself (first at position {same[0]}); "
+            "such a pair carries no preference, drop it"
+        )
+    return out[0], out[1]
+
+
+def _check_l2(l2) -> float:
+    l2 = float(l2)
+    if not np.isfinite(l2) or l2 < 0:
+        raise ValueError(f"l2 must be a finite number >= 0 (a tiny ridge such as 1e-6), got {l2!r}")
+    return l2
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    # Stable: subtract the max before exponentiating (logsumexp).
+    z = logits - logits.max()
+    return z - np.log(np.exp(z).sum())
