@@ -51,8 +51,10 @@ def number(check: str, name: str, value) -> float:
     if value is Ellipsis:
         raise _placeholder(check, name)
     if value is None:
-        raise AssertionError(f"{check}: {name} is None; assign the number you computed "
-                             "(a function that only prints returns None)")
+        raise AssertionError(
+            f"{check}: {name} is None; assign the number you computed "
+            "(a function that only prints returns None)"
+        )
     if isinstance(value, (bool, np.bool_)):
         raise AssertionError(f"{check}: {name} is the bool {value!r}; give a number")
     if isinstance(value, (str, bytes)):
@@ -60,21 +62,25 @@ def number(check: str, name: str, value) -> float:
     try:
         arr = np.asarray(_to_numpy(value))
     except Exception as err:  # noqa: BLE001 - any conversion failure is the student's input
-        raise AssertionError(f"{check}: {name} is a {type(value).__name__}, not a number "
-                             f"({err})") from None
+        raise AssertionError(f"{check}: {name} is a {type(value).__name__}, not a number ({err})") from None
     if arr.dtype.kind not in "iuf":
-        raise AssertionError(f"{check}: {name} must be a real number, got a "
-                             f"{type(value).__name__} of dtype {arr.dtype}")
+        dtype = f" of dtype {arr.dtype}" if isinstance(value, np.ndarray) else ""
+        raise AssertionError(f"{check}: {name} must be a real number, got a {type(value).__name__}{dtype}")
     if arr.size != 1:
-        raise AssertionError(f"{check}: {name} must be a single number, got an array of shape "
-                             f"{arr.shape}; pick the one value the exercise asks for")
+        raise AssertionError(
+            f"{check}: {name} must be a single number, got an array of shape "
+            f"{arr.shape}; pick the one value the exercise asks for"
+        )
     x = float(arr.reshape(()))
     if math.isnan(x):
-        raise AssertionError(f"{check}: {name} is NaN. NaN comes from the log of a negative "
-                             "number: did you take the log of a log-probability?")
+        raise AssertionError(
+            f"{check}: {name} is NaN. NaN comes from the log of a negative "
+            "number: did you take the log of a log-probability?"
+        )
     if math.isinf(x):
-        raise AssertionError(f"{check}: {name} is {x}: an overflow (exp of a large number) or "
-                             "log(0) somewhere")
+        raise AssertionError(
+            f"{check}: {name} is {x}: an overflow (exp of a large number) or log(0) somewhere"
+        )
     return x
 
 
@@ -84,8 +90,9 @@ def compare_number(check: str, name: str, x: float, expected: float, variants, w
         return
     hints = [h for h, v in variants if np.isfinite(v) and close(x, v)]
     if not hints and abs(x - expected) <= 1e-2 * abs(expected):
-        hints.append("close, but not within the tolerance: compute it in code rather than "
-                     "typing a rounded number")
+        hints.append(
+            "close, but not within the tolerance: compute it in code rather than typing a rounded number"
+        )
     raise AssertionError(
         f"{check}: {name} is wrong for {where}\n  expected {_fmt(expected)}\n  received "
         f"{_fmt(x)}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
@@ -96,8 +103,10 @@ def require_callable(check: str, fn) -> None:
     if fn is Ellipsis:
         raise _placeholder(check, "the function")
     if not callable(fn):
-        raise AssertionError(f"{check}: expected a function, got a {type(fn).__name__}; pass the "
-                             "function itself (my_fn), not the result of calling it (my_fn(...))")
+        raise AssertionError(
+            f"{check}: expected a function, got a {type(fn).__name__}; pass the "
+            "function itself (my_fn), not the result of calling it (my_fn(...))"
+        )
 
 
 def call(check: str, fn, args, where: str):
@@ -107,48 +116,62 @@ def call(check: str, fn, args, where: str):
             warnings.simplefilter("ignore")  # overflow warnings: the check explains them itself
             return fn(*args)
     except NotImplementedError:
-        raise AssertionError(f"{check}: your function raises NotImplementedError: replace the "
-                             "placeholder `raise NotImplementedError` with your code") from None
+        raise AssertionError(
+            f"{check}: your function raises NotImplementedError: replace the "
+            "placeholder `raise NotImplementedError` with your code"
+        ) from None
     except Exception as err:  # noqa: BLE001 - whatever the student's code raises
         hint = ""
         text = str(err)
         if isinstance(err, TypeError) and ("positional argument" in text or "keyword" in text):
             hint = "\nHint: check the signature: the exercise says which arguments, in which order"
         elif "Tensor" in text and "numpy" in text.lower():
-            hint = ("\nHint: the inputs are NumPy arrays here; use np. functions (or convert "
-                    "with torch.as_tensor)")
-        raise AssertionError(f"{check}: your function raised {type(err).__name__}: {text}\n"
-                             f"  on {where}{hint}") from err
+            hint = (
+                "\nHint: the inputs are NumPy arrays here; use np. functions (or convert "
+                "with torch.as_tensor)"
+            )
+        raise AssertionError(
+            f"{check}: your function raised {type(err).__name__}: {text}\n  on {where}{hint}"
+        ) from err
 
 
 def array(check: str, what: str, value, expected: np.ndarray, where: str) -> np.ndarray:
     """The student's output as a float64 array of ``expected``'s shape, or a clear failure."""
     if value is None:
-        raise AssertionError(f"{check}: your function returned None for {what} on {where}: did "
-                             "you forget `return`?")
+        raise AssertionError(
+            f"{check}: your function returned None for {what} on {where}: did you forget `return`?"
+        )
     if value is Ellipsis:
         raise _placeholder(check, what)
     if isinstance(value, tuple) and any(np.ndim(_to_numpy(v)) > 0 for v in value):
-        raise AssertionError(f"{check}: your function returned a tuple of {len(value)} items; "
-                             f"return only {what}, an array of shape {expected.shape}")
+        raise AssertionError(
+            f"{check}: your function returned a tuple of {len(value)} items; "
+            f"return only {what}, an array of shape {expected.shape}"
+        )
     try:
         arr = np.asarray(_to_numpy(value))
     except Exception as err:  # noqa: BLE001
         raise AssertionError(f"{check}: {what} could not be read as an array ({err})") from None
     if arr.dtype.kind not in "iuf":
-        raise AssertionError(f"{check}: {what} must hold real numbers, got dtype {arr.dtype} "
-                             f"({type(value).__name__}) on {where}")
+        raise AssertionError(
+            f"{check}: {what} must hold real numbers, got dtype {arr.dtype} "
+            f"({type(value).__name__}) on {where}"
+        )
     if arr.shape != expected.shape:
         if arr.ndim == 0:
-            how = ("the mean over the batch" if close(arr, expected.mean())
-                   else "the sum over the batch" if close(arr, expected.sum()) else "one number")
+            how = (
+                "the mean over the batch"
+                if close(arr, expected.mean())
+                else "the sum over the batch"
+                if close(arr, expected.sum())
+                else "one number"
+            )
             raise AssertionError(
                 f"{check}: your function returned a single number ({how}) for {what} on "
                 f"{where}; return one value per item, shape {expected.shape} (do not "
                 "average or sum over the batch)"
             )
-        raise AssertionError(f"{check}: {what} has shape {arr.shape}, expected {expected.shape} "
-                             f"on {where}")
+        raise AssertionError(f"{check}: {what} has shape {arr.shape}, expected {expected.shape} on {where}")
     return arr.astype(np.float64)
 
 
@@ -183,8 +206,7 @@ def _nonfinite(value, extreme: bool, nonfinite_hint, nan_hint):
 def _mismatch_message(check, what, where, inputs, expected, received, label, hints):
     return (
         f"{check}: {what} is wrong on {where}\n  input: {inputs}\n  expected ({label}): "
-        f"{expected}\n  received: {received}   (tolerance rtol={RTOL:g}, atol={ATOL:g})"
-        + hint_lines(hints)
+        f"{expected}\n  received: {received}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
     )
 
 
@@ -192,8 +214,9 @@ def _tupled(f):
     return lambda *args: (f(*args),)
 
 
-def check_pair_function(check, fn, names, reference, variants, *, cases, nonfinite_hint, nan_hint,
-                        expected_label="reference") -> int:
+def check_pair_function(
+    check, fn, names, reference, variants, *, cases, nonfinite_hint, nan_hint, expected_label="reference"
+) -> int:
     """Run ``fn(pc, pr, rc, rr, beta)`` on every case ``(label, (pc, pr, rc, rr), beta)``; fail on
     the first pair where an output differs from ``reference``. Returns the number of pairs.
 
@@ -220,9 +243,18 @@ def check_pair_function(check, fn, names, reference, variants, *, cases, nonfini
                 hints = [h for h, v in variants if close(got[i], np.asarray(v(*arrays, beta)[j])[i])]
             margin = beta * ((arrays[0][i] - arrays[2][i]) - (arrays[1][i] - arrays[3][i]))
             hints += _nonfinite(got[i], abs(margin) > 700, nonfinite_hint, nan_hint)
-            raise AssertionError(_mismatch_message(
-                check, name, f"{where}, pair {i}", inputs, _fmt(exp[i]), _fmt(got[i]),
-                expected_label, hints))
+            raise AssertionError(
+                _mismatch_message(
+                    check,
+                    name,
+                    f"{where}, pair {i}",
+                    inputs,
+                    _fmt(exp[i]),
+                    _fmt(got[i]),
+                    expected_label,
+                    hints,
+                )
+            )
         n += len(arrays[0])
     return n
 
@@ -244,9 +276,18 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
         elif not hints and not close(got.sum(), 1.0):
             hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
         inputs = f"ref_probs={np.round(p, 6).tolist()}, rewards={np.round(r, 6).tolist()}, beta={beta}"
-        raise AssertionError(_mismatch_message(
-            check, "pi*", f"{where}, first at index {bad[0]}", inputs, np.array2string(expected, precision=6),
-            np.array2string(got, precision=6), "reference", hints))
+        raise AssertionError(
+            _mismatch_message(
+                check,
+                "pi*",
+                f"{where}, first at index {bad[0]}",
+                inputs,
+                np.array2string(expected, precision=6),
+                np.array2string(got, precision=6),
+                "reference",
+                hints,
+            )
+        )
     return len(cases)
 
 
@@ -265,8 +306,17 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
             hints = [h for h, v in variants if close(got[b], v(logits, labels)[b].item())]
             extreme = float(logits[b].abs().max()) > 700
             hints += _nonfinite(got[b], extreme, nonfinite_hint, nan_hint)
-            raise AssertionError(_mismatch_message(
-                check, "the log-prob", f"{where}, row {b}", f"labels[{b}] = {labels[b].tolist()}",
-                _fmt(expected[b]), _fmt(got[b]), "reference", hints))
+            raise AssertionError(
+                _mismatch_message(
+                    check,
+                    "the log-prob",
+                    f"{where}, row {b}",
+                    f"labels[{b}] = {labels[b].tolist()}",
+                    _fmt(expected[b]),
+                    _fmt(got[b]),
+                    "reference",
+                    hints,
+                )
+            )
         n += len(expected)
     return n

@@ -88,14 +88,20 @@ def check_implicit_reward(r_hat_w, r_hat_l):
             ("use the log of the ratio, not the difference of probabilities", beta * (p - r)),
             ("take the log of the ratio pi_theta / pi_ref", beta * p / r),
             ("the ratio is pi_theta / pi_ref, not pi_ref / pi_theta", beta * math.log(r / p)),
-            ("log of a log-probability: the ratio of log-probs is not the log of the ratio "
-             "of probs", beta * math.log(math.log(p) / math.log(r))),
+            (
+                "log of a log-probability: the ratio of log-probs is not the log of the ratio of probs",
+                beta * math.log(math.log(p) / math.log(r)),
+            ),
             ("use the natural log (np.log), not log10", beta * math.log10(p / r)),
-            (f"that is {'r_hat_l' if name == 'r_hat_w' else 'r_hat_w'}: y_w is the answer with "
-             "pi_theta = 0.6, y_l the one with 0.4", beta * math.log(other[0] / other[1])),
+            (
+                f"that is {'r_hat_l' if name == 'r_hat_w' else 'r_hat_w'}: y_w is the answer with "
+                "pi_theta = 0.6, y_l the one with 0.4",
+                beta * math.log(other[0] / other[1]),
+            ),
         ]
-        fb.compare_number("check_implicit_reward", name, x, expected, variants,
-                          f"the toy example at beta = {beta}")
+        fb.compare_number(
+            "check_implicit_reward", name, x, expected, variants, f"the toy example at beta = {beta}"
+        )
     return fb.passed(f"r_hat_w = {r_hat_w:.6f}, r_hat_l = {r_hat_l:.6f} (beta = {beta}).")
 
 
@@ -110,17 +116,21 @@ def check_bt_probability(p):
     sig = lambda z: float(nd.sigmoid(z))  # noqa: E731
     variants = [
         ("that is P(y_l > y_w): the margin is r_hat_w - r_hat_l, not r_hat_l - r_hat_w", sig(r_l - r_w)),
-        ("the Bradley-Terry model takes rewards (log-ratios), not the probabilities themselves",
-         sig(TOY_POLICY[0] - TOY_POLICY[1])),
+        (
+            "the Bradley-Terry model takes rewards (log-ratios), not the probabilities themselves",
+            sig(TOY_POLICY[0] - TOY_POLICY[1]),
+        ),
         ("sigma needs the difference r_hat_w - r_hat_l, not r_hat_w alone", sig(r_w)),
         ("this exercise uses beta = 1, not 0.1", sig(TOY_BETA * (r_w - r_l))),
         ("give the probability, not its log", math.log(expected)),
         ("a margin of 0 gives 0.5: are both rewards computed from the right probabilities?", 0.5),
     ]
     if not 0.0 <= x <= 1.0:
-        raise AssertionError(f"check_bt_probability: p = {x!r} is not a probability (it must lie "
-                             "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)"
-                             + fb.hint_lines([h for h, v in variants if math.isclose(x, v)]))
+        raise AssertionError(
+            f"check_bt_probability: p = {x!r} is not a probability (it must lie "
+            "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)"
+            + fb.hint_lines([h for h, v in variants if math.isclose(x, v)])
+        )
     fb.compare_number("check_bt_probability", "p", x, expected, variants, "the toy example at beta = 1")
     return fb.passed(f"p(y_w > y_l) = {x:.6f}: at beta = 1 it is 0.6 / (0.6 + 0.4), as Eq. 1 says.")
 
@@ -142,12 +152,17 @@ def check_dpo_loss_value(loss):
         ("the reference log-probs are missing from the margin", nls(beta * (pc - pr))),
         ("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)", 1 - float(nd.sigmoid(m))),
         ("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)", float(nd.sigmoid(m))),
-        ("log-ratios are differences of log-probs, not ratios of log-probs",
-         nls(beta * (pc / rc - pr / rr))),
+        ("log-ratios are differences of log-probs, not ratios of log-probs", nls(beta * (pc / rc - pr / rr))),
         ("a margin of 0 gives ln 2: did the policy and reference terms cancel?", math.log(2)),
     ]
-    fb.compare_number("check_dpo_loss_value", "loss", x, float(nls(m)), variants,
-                      f"the log-prob example {LOGP_EXAMPLE} at beta = {beta}")
+    fb.compare_number(
+        "check_dpo_loss_value",
+        "loss",
+        x,
+        float(nls(m)),
+        variants,
+        f"the log-prob example {LOGP_EXAMPLE} at beta = {beta}",
+    )
     return fb.passed(f"loss = {x:.6f} (margin = {m:.3f}; a margin of 0 would give ln 2 = 0.693147).")
 
 
@@ -227,18 +242,25 @@ def check_dpo_loss(fn):
     nls = lambda m: np.logaddexp(0.0, -m)  # noqa: E731
     variants = [
         ("beta is missing from the margin", lambda pc, pr, rc, rr, b: nls(_margin(pc, pr, rc, rr, 1.0))),
-        ("beta multiplies the log-ratios, it does not divide them",
-         lambda pc, pr, rc, rr, b: nls(_margin(pc, pr, rc, rr, 1.0) / b)),
-        ("sign of the margin: it is (chosen log-ratio) - (rejected log-ratio)",
-         lambda *a: nls(-_margin(*a))),
+        (
+            "beta multiplies the log-ratios, it does not divide them",
+            lambda pc, pr, rc, rr, b: nls(_margin(pc, pr, rc, rr, 1.0) / b),
+        ),
+        ("sign of the margin: it is (chosen log-ratio) - (rejected log-ratio)", lambda *a: nls(-_margin(*a))),
         ("the loss is MINUS log sigma(margin)", lambda *a: -nls(_margin(*a))),
         ("the reference log-probs are missing", lambda pc, pr, rc, rr, b: nls(b * (pc - pr))),
         ("sigmoid instead of log-sigmoid", lambda *a: nd.sigmoid(-_margin(*a))),
         ("sigmoid instead of log-sigmoid", lambda *a: -nd.sigmoid(_margin(*a))),
     ]
     n = fb.check_pair_function(
-        "check_dpo_loss", fn, ("losses",), lambda *a: nd.dpo_loss(*a)[0], variants,
-        nonfinite_hint=_OVERFLOW, nan_hint=_LOG_OF_LOG, cases=_pair_cases(seed=4),
+        "check_dpo_loss",
+        fn,
+        ("losses",),
+        lambda *a: nd.dpo_loss(*a)[0],
+        variants,
+        nonfinite_hint=_OVERFLOW,
+        nan_hint=_LOG_OF_LOG,
+        cases=_pair_cases(seed=4),
     )
     return fb.passed(f"your dpo_loss matches Eq. 7 on {n} pairs, margins up to +-5e4 included.")
 
@@ -249,20 +271,32 @@ def check_gradient_weight(fn):
     pair in the DPO gradient (Sec. 4), shape (B,).
     """
     variants = [
-        ("sign: w = sigma(r_hat_l - r_hat_w) is large when the pair is ordered WRONGLY",
-         lambda *a: nd.sigmoid(_margin(*a))),
-        ("beta is missing inside the rewards",
-         lambda pc, pr, rc, rr, b: nd.sigmoid(-_margin(pc, pr, rc, rr, 1.0))),
-        ("w excludes beta: beta * w is the size of the gradient, not the weight",
-         lambda *a: a[4] * nd.sigmoid(-_margin(*a))),
+        (
+            "sign: w = sigma(r_hat_l - r_hat_w) is large when the pair is ordered WRONGLY",
+            lambda *a: nd.sigmoid(_margin(*a)),
+        ),
+        (
+            "beta is missing inside the rewards",
+            lambda pc, pr, rc, rr, b: nd.sigmoid(-_margin(pc, pr, rc, rr, 1.0)),
+        ),
+        (
+            "w excludes beta: beta * w is the size of the gradient, not the weight",
+            lambda *a: a[4] * nd.sigmoid(-_margin(*a)),
+        ),
         ("the reference log-probs are missing", lambda pc, pr, rc, rr, b: nd.sigmoid(-b * (pc - pr))),
         ("you returned log w; return w itself", lambda *a: nd.log_sigmoid(-_margin(*a))),
     ]
     n = fb.check_pair_function(
-        "check_gradient_weight", fn, ("w",), lambda *a: nd.sigmoid(-_margin(*a)), variants,
-        nonfinite_hint=_OVERFLOW.replace("log(sigmoid(m)) is log(0) = -inf once sigmoid(m) "
-                                         "underflows (m < -745), and ", ""),
-        nan_hint=_LOG_OF_LOG, cases=_pair_cases(seed=5),
+        "check_gradient_weight",
+        fn,
+        ("w",),
+        lambda *a: nd.sigmoid(-_margin(*a)),
+        variants,
+        nonfinite_hint=_OVERFLOW.replace(
+            "log(sigmoid(m)) is log(0) = -inf once sigmoid(m) underflows (m < -745), and ", ""
+        ),
+        nan_hint=_LOG_OF_LOG,
+        cases=_pair_cases(seed=5),
     )
     return fb.passed(f"your gradient weight is right on {n} pairs (w -> 1 when a pair is badly ordered).")
 
@@ -287,22 +321,39 @@ def check_dpo_gradient(fn):
     w = lambda *a: nd.sigmoid(-_margin(*a))  # noqa: E731
     variants = [
         ("beta is missing in front: d loss / d logp_w = -beta * w", lambda *a: (-w(*a), w(*a))),
-        ("signs flipped: increasing log pi(y_w) must DEcrease the loss (negative gradient)",
-         lambda *a: (a[4] * w(*a), -a[4] * w(*a))),
-        ("the weight is sigma(-margin) = sigma(r_hat_l - r_hat_w), not sigma(margin)",
-         lambda *a: (-a[4] * nd.sigmoid(_margin(*a)), a[4] * nd.sigmoid(_margin(*a)))),
-        ("the two gradients have opposite signs: -beta*w for y_w, +beta*w for y_l",
-         lambda *a: (-a[4] * w(*a), -a[4] * w(*a))),
-        ("beta is missing, both in front and inside the sigmoid",
-         lambda pc, pr, rc, rr, b: (-w(pc, pr, rc, rr, 1.0), w(pc, pr, rc, rr, 1.0))),
-        ("beta is missing inside the sigmoid",
-         lambda pc, pr, rc, rr, b: (-b * w(pc, pr, rc, rr, 1.0), b * w(pc, pr, rc, rr, 1.0))),
+        (
+            "signs flipped: increasing log pi(y_w) must DEcrease the loss (negative gradient)",
+            lambda *a: (a[4] * w(*a), -a[4] * w(*a)),
+        ),
+        (
+            "the weight is sigma(-margin) = sigma(r_hat_l - r_hat_w), not sigma(margin)",
+            lambda *a: (-a[4] * nd.sigmoid(_margin(*a)), a[4] * nd.sigmoid(_margin(*a))),
+        ),
+        (
+            "the two gradients have opposite signs: -beta*w for y_w, +beta*w for y_l",
+            lambda *a: (-a[4] * w(*a), -a[4] * w(*a)),
+        ),
+        (
+            "beta is missing, both in front and inside the sigmoid",
+            lambda pc, pr, rc, rr, b: (-w(pc, pr, rc, rr, 1.0), w(pc, pr, rc, rr, 1.0)),
+        ),
+        (
+            "beta is missing inside the sigmoid",
+            lambda pc, pr, rc, rr, b: (-b * w(pc, pr, rc, rr, 1.0), b * w(pc, pr, rc, rr, 1.0)),
+        ),
     ]
     n = fb.check_pair_function(
-        "check_dpo_gradient", fn, ("grad_chosen", "grad_rejected"), _autograd_grads, variants,
-        nonfinite_hint=_OVERFLOW.replace("log(sigmoid(m)) is log(0) = -inf once sigmoid(m) "
-                                         "underflows (m < -745), and ", ""),
-        nan_hint=_LOG_OF_LOG, cases=_pair_cases(seed=6), expected_label="autograd",
+        "check_dpo_gradient",
+        fn,
+        ("grad_chosen", "grad_rejected"),
+        _autograd_grads,
+        variants,
+        nonfinite_hint=_OVERFLOW.replace(
+            "log(sigmoid(m)) is log(0) = -inf once sigmoid(m) underflows (m < -745), and ", ""
+        ),
+        nan_hint=_LOG_OF_LOG,
+        cases=_pair_cases(seed=6),
+        expected_label="autograd",
     )
     return fb.passed(f"your hand-derived gradient equals torch autograd on {n} pairs.")
 
@@ -325,21 +376,27 @@ def check_optimal_policy(fn):
     r"""Exercise 7. ``fn(ref_probs, rewards, beta)`` -> :math:`\pi^*`, Eq. (4):
     :math:`\pi^*(y) = \pi_\mathrm{ref}(y) \exp(r(y)/\beta) / Z`; stable for :math:`r/\beta = 10^4`.
     """
+
     def softmax(z):
         e = np.exp(z - z.max())
         return e / e.sum()
 
     variants = [
-        ("beta divides the reward: exp(r / beta), not exp(beta * r)",
-         lambda p, r, b: softmax(np.log(p) + b * r)),
+        (
+            "beta divides the reward: exp(r / beta), not exp(beta * r)",
+            lambda p, r, b: softmax(np.log(p) + b * r),
+        ),
         ("beta is missing: exp(r / beta)", lambda p, r, b: softmax(np.log(p) + r)),
         ("pi_ref is missing: pi* = pi_ref * exp(r / beta) / Z", lambda p, r, b: softmax(r / b)),
         ("the sign: a higher reward must get MORE probability", lambda p, r, b: softmax(np.log(p) - r / b)),
-        ("not normalised: divide by Z = sum_y pi_ref(y) exp(r(y) / beta)",
-         lambda p, r, b: p * np.exp(r / b)),
+        ("not normalised: divide by Z = sum_y pi_ref(y) exp(r(y) / beta)", lambda p, r, b: p * np.exp(r / b)),
     ]
     n = fb.check_table_function(
-        "check_optimal_policy", fn, _optimal_policy, variants, cases=_table_cases(seed=7),
+        "check_optimal_policy",
+        fn,
+        _optimal_policy,
+        variants,
+        cases=_table_cases(seed=7),
         nonfinite_hint="exp(r / beta) overflows for r / beta = 1e4: subtract the largest "
         "log pi_ref + r / beta before exp (or work in log space with logsumexp)",
     )
@@ -373,17 +430,25 @@ def check_sequence_logps(fn):
         return logps.gather(-1, lb[:, 1:].clamp(min=0).unsqueeze(-1)).sum((-1, -2))
 
     variants = [
-        ("no shift: the logits at position t predict the token at t + 1 "
-         "(use logits[:, :-1] with labels[:, 1:])", no_shift),
-        ("mean instead of sum: the paper SUMS token log-probs; averaging silently rescales beta",
-         mean),
+        (
+            "no shift: the logits at position t predict the token at t + 1 "
+            "(use logits[:, :-1] with labels[:, 1:])",
+            no_shift,
+        ),
+        ("mean instead of sum: the paper SUMS token log-probs; averaging silently rescales beta", mean),
         ("you summed probabilities: use log_softmax, not softmax", probs),
         ("the prompt/padding positions (label -100) must be masked out of the sum", no_mask),
-        ("sign: return log-probabilities (<= 0), not the negative log-likelihood",
-         lambda lg, lb: -sequence_logps(lg, lb)),
+        (
+            "sign: return log-probabilities (<= 0), not the negative log-likelihood",
+            lambda lg, lb: -sequence_logps(lg, lb),
+        ),
     ]
     n = fb.check_sequence_function(
-        "check_sequence_logps", fn, sequence_logps, variants, cases=_sequence_cases(seed=8),
+        "check_sequence_logps",
+        fn,
+        sequence_logps,
+        variants,
+        cases=_sequence_cases(seed=8),
         nonfinite_hint="-inf/NaN on large logits: log(softmax(logits)) underflows to log(0) = "
         "-inf (and -inf * 0 from the mask is NaN); use torch.log_softmax, which is stable",
         nan_hint="NaN: log_softmax already gives log-probabilities; do not take their log again",
@@ -405,26 +470,43 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
     """
     p, r = np.asarray(KL_REF_PROBS), np.asarray(KL_REWARDS)
     name = "check_kl_when_beta_doubles"
-    values = {"kl_beta": fb.number(name, "kl_beta", kl_beta),
-              "kl_double_beta": fb.number(name, "kl_double_beta", kl_double_beta)}
+    values = {
+        "kl_beta": fb.number(name, "kl_beta", kl_beta),
+        "kl_double_beta": fb.number(name, "kl_double_beta", kl_double_beta),
+    }
     kl = {"kl_beta": _kl_optimal(p, r, KL_BETA), "kl_double_beta": _kl_optimal(p, r, 2 * KL_BETA)}
     for key, beta in (("kl_beta", KL_BETA), ("kl_double_beta", 2 * KL_BETA)):
         pi = _optimal_policy(p, r, beta)
         wrong_pi = _optimal_policy(p, r * beta * beta, beta)  # exp(beta * r)
         variants = [
-            ("that is KL(pi_ref || pi*); the objective (Eq. 3) penalises KL(pi || pi_ref) = "
-             "sum pi* log(pi* / pi_ref)", float(p @ np.log(p / pi))),
+            (
+                "that is KL(pi_ref || pi*); the objective (Eq. 3) penalises KL(pi || pi_ref) = "
+                "sum pi* log(pi* / pi_ref)",
+                float(p @ np.log(p / pi)),
+            ),
             ("pi* uses exp(r / beta), not exp(beta * r)", float(wrong_pi @ np.log(wrong_pi / p))),
-            ("the small-reward rule KL ~ Var(r) / (2 beta^2) quarters the KL when beta doubles; "
-             "here r / beta is not small, so compute it exactly",
-             kl["kl_beta"] / 4 if key == "kl_double_beta" else np.nan),
-            ("KL does not simply halve when beta doubles: compute it exactly",
-             kl["kl_beta"] / 2 if key == "kl_double_beta" else np.nan),
-            ("KL is a sum over responses weighted by pi*, not a plain sum of log-ratios",
-             float(np.sum(np.log(pi / p)))),
+            (
+                "the small-reward rule KL ~ Var(r) / (2 beta^2) quarters the KL when beta doubles; "
+                "here r / beta is not small, so compute it exactly",
+                kl["kl_beta"] / 4 if key == "kl_double_beta" else np.nan,
+            ),
+            (
+                "KL does not simply halve when beta doubles: compute it exactly",
+                kl["kl_beta"] / 2 if key == "kl_double_beta" else np.nan,
+            ),
+            (
+                "KL is a sum over responses weighted by pi*, not a plain sum of log-ratios",
+                float(np.sum(np.log(pi / p))),
+            ),
         ]
-        fb.compare_number(name, key, values[key], kl[key], variants,
-                          f"ref_probs = {KL_REF_PROBS}, rewards = {KL_REWARDS}, beta = {beta}")
+        fb.compare_number(
+            name,
+            key,
+            values[key],
+            kl[key],
+            variants,
+            f"ref_probs = {KL_REF_PROBS}, rewards = {KL_REWARDS}, beta = {beta}",
+        )
     ratio = kl["kl_double_beta"] / kl["kl_beta"]
     return fb.passed(
         f"doubling beta cuts KL from {kl['kl_beta']:.4f} to {kl['kl_double_beta']:.4f} nats "
