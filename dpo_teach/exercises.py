@@ -23,6 +23,7 @@ import numpy as np
 from . import _feedback as fb
 from . import numpy_dpo as nd
 from ._feedback import ATOL, RTOL
+from .bandit import optimal_policy
 from .logprobs import sequence_logps
 
 __all__ = [
@@ -361,17 +362,6 @@ def check_dpo_gradient(fn):
 # ---------------------------------------------------------------- 7-9: the tabular world, sequences
 
 
-def _optimal_policy(ref_probs, rewards, beta):
-    """Reference for exercise 7 (Eq. 4): the library's when it exists."""
-    try:
-        from .bandit import optimal_policy
-    except ImportError:  # dpo_teach.bandit not in this tree: a local reference of Eq. 4
-        logits = np.log(ref_probs) + np.asarray(rewards) / beta
-        p = np.exp(logits - logits.max())
-        return p / p.sum()
-    return np.asarray(optimal_policy(ref_probs, rewards, beta), dtype=np.float64)
-
-
 def check_optimal_policy(fn):
     r"""Exercise 7. ``fn(ref_probs, rewards, beta)`` -> :math:`\pi^*`, Eq. (4):
     :math:`\pi^*(y) = \pi_\mathrm{ref}(y) \exp(r(y)/\beta) / Z`; stable for :math:`r/\beta = 10^4`.
@@ -394,7 +384,7 @@ def check_optimal_policy(fn):
     n = fb.check_table_function(
         "check_optimal_policy",
         fn,
-        _optimal_policy,
+        optimal_policy,
         variants,
         cases=_table_cases(seed=7),
         nonfinite_hint="exp(r / beta) overflows for r / beta = 1e4: subtract the largest "
@@ -460,7 +450,7 @@ def _kl_optimal(ref_probs, rewards, beta):
     r"""Exact :math:`\mathrm{KL}(\pi^* \| \pi_\mathrm{ref}) = \mathbb{E}_{\pi^*}[r]/\beta - \log Z`."""
     ref_probs, rewards = np.asarray(ref_probs), np.asarray(rewards)
     log_z = float(np.logaddexp.reduce(np.log(ref_probs) + rewards / beta))
-    pi = _optimal_policy(ref_probs, rewards, beta)
+    pi = optimal_policy(ref_probs, rewards, beta)
     return float(pi @ rewards) / beta - log_z
 
 
@@ -476,8 +466,8 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
     }
     kl = {"kl_beta": _kl_optimal(p, r, KL_BETA), "kl_double_beta": _kl_optimal(p, r, 2 * KL_BETA)}
     for key, beta in (("kl_beta", KL_BETA), ("kl_double_beta", 2 * KL_BETA)):
-        pi = _optimal_policy(p, r, beta)
-        wrong_pi = _optimal_policy(p, r * beta * beta, beta)  # exp(beta * r)
+        pi = optimal_policy(p, r, beta)
+        wrong_pi = optimal_policy(p, r * beta * beta, beta)  # exp(beta * r)
         variants = [
             (
                 "that is KL(pi_ref || pi*); the objective (Eq. 3) penalises KL(pi || pi_ref) = "
