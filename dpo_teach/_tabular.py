@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_ref_probs(ref_probs, name: str = "ref_probs") -> np.ndarray:
-    """A 1-d float64 distribution over K >= 2 answers, every entry > 0."""
+def _check_ref_probs(ref_probs, name: str = "ref_probs", positive: bool = True) -> np.ndarray:
+    """A 1-d float64 distribution over K >= 2 answers (every entry > 0 unless ``positive=False``)."""
     p = np.asarray(ref_probs, dtype=np.float64)
     if p.ndim != 1 or p.shape[0] < 2:
         raise ValueError(f"{name} must be a 1-d array of K >= 2 probabilities, got shape {p.shape}")
     if not np.isfinite(p).all():
         raise ValueError(f"{name} contains NaN or inf; it must be a probability distribution")
-    if (p <= 0).any():
+    if (p < 0).any() or (positive and (p == 0).any()):
         raise ValueError(
             f"{name} must give every answer a positive probability (smallest entry {p.min():.3g}): "
             "log pi_ref(y) appears in Eq. 4 and Eq. 7; drop answers with probability 0"
@@ -77,7 +77,10 @@ def _check_pairs(chosen, rejected, n_actions: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_l2(l2) -> float:
-    l2 = float(l2)
+    try:
+        l2 = float(l2)
+    except (TypeError, ValueError):
+        raise ValueError(f"l2 must be a number >= 0 (a tiny ridge such as 1e-6), got {l2!r}") from None
     if not np.isfinite(l2) or l2 < 0:
         raise ValueError(f"l2 must be a finite number >= 0 (a tiny ridge such as 1e-6), got {l2!r}")
     return l2

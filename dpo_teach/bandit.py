@@ -59,7 +59,7 @@ def optimal_policy(ref_probs, rewards, beta) -> np.ndarray:
 
 def expected_reward(probs, rewards) -> float:
     r""":math:`\mathbb{E}_{y\sim\pi}[r(y)] = \sum_y \pi(y)\,r(y)`."""
-    p = _check_ref_probs(probs, "probs")
+    p = _check_ref_probs(probs, "probs", positive=False)
     return float(p @ _check_rewards(rewards, p.shape[0]))
 
 
@@ -67,9 +67,9 @@ def kl_divergence(probs, ref_probs) -> float:
     r""":math:`\mathrm{KL}(\pi\,\|\,\pi_\mathrm{ref}) = \sum_y \pi(y)\log\frac{\pi(y)}{\pi_\mathrm{ref}(y)}`
     (the penalty of Eq. 3). Terms with :math:`\pi(y) = 0` contribute 0."""
     q = _check_ref_probs(ref_probs)
-    p = np.asarray(probs, dtype=np.float64)
-    if p.shape != q.shape or not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-6:
-        raise ValueError(f"probs must be a distribution of shape {q.shape}, like ref_probs")
+    p = _check_ref_probs(probs, "probs", positive=False)
+    if p.shape != q.shape:
+        raise ValueError(f"probs has shape {p.shape} but ref_probs has {q.shape}: one entry per answer")
     nz = p > 0
     return float(np.sum(p[nz] * (np.log(p[nz]) - np.log(q[nz]))))
 

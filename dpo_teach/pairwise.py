@@ -33,14 +33,21 @@ def _pair_table(chosen, rejected, n_actions):
     flat = np.flatnonzero(counts)
     yw, yl = np.divmod(flat, n_actions)
     weight = counts[flat] / chosen.shape[0]
-    # Connected components of the comparison graph (unseen answers are their own component):
-    # boolean reachability by repeated squaring of (adjacency | identity).
-    reach = np.eye(n_actions, dtype=bool)
-    reach[yw, yl] = reach[yl, yw] = True
-    for _ in range(int(np.ceil(np.log2(n_actions))) + 1):
-        reach = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+    # Connected components of the comparison graph (a never-compared answer is its own
+    # component): propagate the smallest label along pairs until nothing changes.
+    label = np.arange(n_actions)
+    while True:
+        low = np.minimum(label[yw], label[yl])
+        new = label.copy()
+        np.minimum.at(new, yw, low)
+        np.minimum.at(new, yl, low)
+        new = new[new]  # jump to the label's own label (pointer jumping: few rounds)
+        if (new == label).all():
+            break
+        label = new
+    same = label[:, None] == label[None, :]
     # Projector onto the directions the pair loss cannot see: one constant per component.
-    null = reach / reach.sum(axis=1, keepdims=True)
+    null = same / same.sum(axis=1, keepdims=True)
     return yw, yl, weight, null
 
 
@@ -52,8 +59,8 @@ def _check_mle_exists(yw, yl, n_actions):
     both = np.eye(n_actions, dtype=bool)
     both[yw, yl] = both[yl, yw] = True
     for _ in range(int(np.ceil(np.log2(n_actions))) + 1):
-        beats = (beats.astype(np.int64) @ beats.astype(np.int64)) > 0
-        both = (both.astype(np.int64) @ both.astype(np.int64)) > 0
+        beats = (beats.astype(float) @ beats.astype(float)) > 0
+        both = (both.astype(float) @ both.astype(float)) > 0
     if (both & ~beats).any():
         i, j = np.argwhere(both & ~beats)[0]
         raise ValueError(
