@@ -112,7 +112,10 @@ def test_fit_dpo_is_a_stationary_point_of_eq7():
     for i in range(5):  # central differences of the mean Eq.-7 loss along each logit
         e = np.eye(5)[i] * 1e-5
         up, down = (np.exp(theta + s * e) / np.exp(theta + s * e).sum() for s in (1, -1))
-        grad = (b.tabular_dpo_loss(up, ref, chosen, rejected, 0.5) - b.tabular_dpo_loss(down, ref, chosen, rejected, 0.5)) / 2e-5
+        grad = (
+            b.tabular_dpo_loss(up, ref, chosen, rejected, 0.5)
+            - b.tabular_dpo_loss(down, ref, chosen, rejected, 0.5)
+        ) / 2e-5
         assert abs(grad) < 1e-8
 
 
@@ -204,6 +207,10 @@ def test_fit_rlhf_converges_near_optimum_and_reports_costs():
     np.testing.assert_array_equal(np.asarray(res), res.probs)
     again = b.fit_rlhf(ref, r, beta, n_iterations=150, batch_size=128, seed=1)
     np.testing.assert_array_equal(again.probs, res.probs)  # seeded: reproducible
+    plain = b.fit_rlhf(
+        ref, r, beta, n_iterations=5, baseline=False, clip_eps=None, seed=np.random.default_rng(0)
+    )
+    assert abs(plain.probs.sum() - 1) < 1e-12 and plain.hyperparameters["seed"] == "generator"
     # the objective ends at its maximum beta log Z, which the start (pi_ref, J = E_ref[r]) is below
     log_z = math.log(ref @ np.exp(r / beta))
     assert res.history["objective"][-1] > ref @ r and abs(res.history["objective"][-1] - beta * log_z) < 1e-3
