@@ -19,9 +19,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from . import _feedback as fb
 from . import numpy_dpo as nd
+from . import torch_dpo as td
 from ._feedback import ATOL, RTOL
 from .bandit import optimal_policy
 from .logprobs import sequence_logps
@@ -77,11 +79,12 @@ def check_implicit_reward(r_hat_w, r_hat_l):
     with :math:`\pi_\theta = (0.6, 0.4)`, :math:`\pi_\mathrm{ref} = (0.5, 0.5)`.
     """
     beta, (pw, pl), (rw, rl) = TOY_BETA, TOY_POLICY, TOY_REFERENCE
+    received = {}
     for name, value, p, r, other in (
         ("r_hat_w", r_hat_w, pw, rw, (pl, rl)),
         ("r_hat_l", r_hat_l, pl, rl, (pw, rw)),
     ):
-        x = fb.number("check_implicit_reward", name, value)
+        x = received[name] = fb.number("check_implicit_reward", name, value)
         expected = beta * math.log(p / r)
         variants = [
             (f"beta is missing: r_hat = beta * log(pi_theta / pi_ref) with beta = {beta}", math.log(p / r)),
@@ -103,7 +106,8 @@ def check_implicit_reward(r_hat_w, r_hat_l):
         fb.compare_number(
             "check_implicit_reward", name, x, expected, variants, f"the toy example at beta = {beta}"
         )
-    return fb.passed(f"r_hat_w = {r_hat_w:.6f}, r_hat_l = {r_hat_l:.6f} (beta = {beta}).")
+    r_w, r_l = received["r_hat_w"], received["r_hat_l"]
+    return fb.passed(f"r_hat_w = {r_w:.6f}, r_hat_l = {r_l:.6f} (beta = {beta}).")
 
 
 def check_bt_probability(p):
@@ -211,8 +215,6 @@ def _table_cases(seed: int) -> list:
 
 def _sequence_cases(seed: int) -> list:
     """Batches ``(label, logits (B, T, V), labels (B, T))`` with prompt and padding = -100."""
-    import torch
-
     gen = torch.Generator().manual_seed(seed)
     handmade = torch.tensor([[-100, -100, 2, 1, 3, -100], [-100, -100, -100, 0, 2, 2]])
     cases = [("a hand-made batch", torch.randn(2, 6, 4, generator=gen, dtype=torch.float64), handmade)]
@@ -304,10 +306,6 @@ def check_gradient_weight(fn):
 
 def _autograd_grads(pc, pr, rc, rr, beta):
     """The reference for exercise 6: torch autograd through the library's loss."""
-    import torch
-
-    from . import torch_dpo as td
-
     pc_t, pr_t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (pc, pr))
     losses, _, _ = td.dpo_loss(pc_t, pr_t, torch.as_tensor(rc), torch.as_tensor(rr), beta)
     losses.sum().backward()  # each loss depends on its own pair only: grad of the sum = per pair
@@ -399,7 +397,6 @@ def check_sequence_logps(fn):
     float64; ``labels``: (B, T) token ids with prompt and padding set to -100; the logits at
     position t predict the token at t + 1.
     """
-    import torch
 
     def gathered(logps, labels):  # (B, T', V), (B, T') -> per-token values, 0 where masked
         mask = labels != -100

@@ -66,6 +66,10 @@ def kl_optimal(beta, beta_multiplies=False):  # the mistake: exp(beta * r) inste
 B = ex.TOY_BETA
 RIGHT = {
     "implicit_reward": (ex.check_implicit_reward, (B * math.log(0.6 / 0.5), B * math.log(0.4 / 0.5))),
+    "implicit_reward_arrays": (  # NumPy / torch scalars and one-element lists are numbers too
+        ex.check_implicit_reward,
+        (np.array(B * math.log(1.2)), [torch.tensor(B * math.log(0.8), dtype=torch.float64)]),
+    ),
     "bt_probability": (ex.check_bt_probability, (0.6,)),
     "dpo_loss_value": (ex.check_dpo_loss_value, (math.log1p(math.exp(-0.02)),)),
     "dpo_loss": (ex.check_dpo_loss, (dpo_loss,)),
