@@ -38,8 +38,19 @@ def _fmt(x) -> str:
 
 def _to_numpy(value):
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        return value.detach().cpu().numpy()  # a torch tensor, even one that requires grad
+        tensor = value.detach().cpu()  # a torch tensor, even one that requires grad or on a GPU
+        return (tensor.float() if str(tensor.dtype) == "torch.bfloat16" else tensor).numpy()
     return value
+
+
+def _precision_hint(raw) -> list[str]:
+    """A hint when the student's output is in a low-precision float type."""
+    items = raw if isinstance(raw, (tuple, list)) else (raw,)
+    dtypes = {str(getattr(v, "dtype", "")).replace("torch.", "") for v in items}
+    low = dtypes & {"float16", "bfloat16", "float32"}
+    if not low:
+        return []
+    return [f"your output is {low.pop()}: compute in float64 (the inputs are float64)"]
 
 
 def _placeholder(check: str, name: str):
@@ -243,6 +254,7 @@ def check_pair_function(
                 hints = [h for h, v in variants if close(got[i], np.asarray(v(*arrays, beta)[j])[i])]
             margin = beta * ((arrays[0][i] - arrays[2][i]) - (arrays[1][i] - arrays[3][i]))
             hints += _nonfinite(got[i], abs(margin) > 700, nonfinite_hint, nan_hint)
+            hints += _precision_hint(raw)
             raise AssertionError(
                 _mismatch_message(
                     check,
@@ -265,7 +277,8 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
     for label, p, r, beta in cases:
         expected = reference(p, r, beta)
         where = f"{label} (K = {len(p)}, beta = {beta})"
-        got = array(check, "pi*", call(check, fn, (p.copy(), r.copy(), beta), where), expected, where)
+        raw = call(check, fn, (p.copy(), r.copy(), beta), where)
+        got = array(check, "pi*", raw, expected, where)
         bad = first_mismatch(got, expected)
         if bad is None:
             continue
@@ -275,6 +288,7 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
             hints.append(nonfinite_hint)
         elif not hints and not close(got.sum(), 1.0):
             hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
+        hints += _precision_hint(raw)
         inputs = f"ref_probs={np.round(p, 6).tolist()}, rewards={np.round(r, 6).tolist()}, beta={beta}"
         raise AssertionError(
             _mismatch_message(
@@ -306,6 +320,7 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
             hints = [h for h, v in variants if close(got[b], v(logits, labels)[b].item())]
             extreme = float(logits[b].abs().max()) > 700
             hints += _nonfinite(got[b], extreme, nonfinite_hint, nan_hint)
+            hints += _precision_hint(raw)
             raise AssertionError(
                 _mismatch_message(
                     check,

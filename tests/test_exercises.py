@@ -129,6 +129,12 @@ WRONG = [
     (ex.check_dpo_loss, (lambda *a: dpo_loss(*a).mean(),), "mean over the batch"),
     (ex.check_dpo_loss, (lambda pc, pr, rc, rr, b: dpo_loss(np.log(pc), pr, rc, rr, b),), "log of a log"),
     (ex.check_dpo_loss, (lambda *a: (dpo_loss(*a), a[0], a[1]),), "return only losses"),
+    (ex.check_dpo_loss, (lambda *a: dpo_loss(*(np.float32(x) for x in a)),), "compute in float64"),
+    (
+        ex.check_sequence_logps,
+        (lambda lg, lb: sequence_logps(lg.to(torch.bfloat16), lb),),
+        "your output is bfloat16: compute in float64",
+    ),
     (ex.check_gradient_weight, (lambda *a: 1 - weight(*a),), "ordered WRONGLY"),
     (ex.check_gradient_weight, (lambda *a: a[4] * weight(*a),), "w excludes beta"),
     (ex.check_gradient_weight, (lambda pc, pr, rc, rr, b: weight(pc, pr, rc, rr, 1.0),), "beta is missing"),
