@@ -136,6 +136,11 @@ def call(check: str, fn, args, where: str):
         text = str(err)
         if isinstance(err, TypeError) and ("positional argument" in text or "keyword" in text):
             hint = "\nHint: check the signature: the exercise says which arguments, in which order"
+        elif "-100" in text:
+            hint = (
+                "\nHint: -100 marks prompt and padding and is not a valid index: replace it "
+                "(labels.clamp(min=0)) before gather, then mask those positions out of the sum"
+            )
         elif "Tensor" in text and "numpy" in text.lower():
             hint = (
                 "\nHint: the inputs are NumPy arrays here; use np. functions (or convert "
@@ -182,7 +187,10 @@ def array(check: str, what: str, value, expected: np.ndarray, where: str) -> np.
                 f"{where}; return one value per item, shape {expected.shape} (do not "
                 "average or sum over the batch)"
             )
-        raise AssertionError(f"{check}: {what} has shape {arr.shape}, expected {expected.shape} on {where}")
+        fix = " (reshape or squeeze it)" if arr.size == expected.size else ""
+        raise AssertionError(
+            f"{check}: {what} has shape {arr.shape}, expected {expected.shape} on {where}{fix}"
+        )
     return arr.astype(np.float64)
 
 
@@ -216,7 +224,7 @@ def _nonfinite(value, extreme: bool, nonfinite_hint, nan_hint):
 
 def _mismatch_message(check, what, where, inputs, expected, received, label, hints):
     return (
-        f"{check}: {what} is wrong on {where}\n  input: {inputs}\n  expected ({label}): "
+        f"{check}: wrong {what} on {where}\n  input: {inputs}\n  expected ({label}): "
         f"{expected}\n  received: {received}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
     )
 
@@ -324,7 +332,7 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
             raise AssertionError(
                 _mismatch_message(
                     check,
-                    "the log-prob",
+                    "log-prob",
                     f"{where}, row {b}",
                     f"labels[{b}] = {labels[b].tolist()}",
                     _fmt(expected[b]),

@@ -254,6 +254,11 @@ MALFORMED = [
     (ex.check_dpo_gradient, (lambda *a: (1.0, 2.0, 3.0),), "got a tuple of length 3"),
     (ex.check_dpo_gradient, (lambda *a: (a[0], None),), "returned None for grad_rejected"),
     (ex.check_optimal_policy, (lambda p, r, b: p[:-1],), "has shape"),
+    (
+        ex.check_sequence_logps,
+        (lambda lg, lb: torch.log_softmax(lg[:, :-1], -1).gather(-1, lb[:, 1:, None]).sum((1, 2)),),
+        "-100 marks prompt and padding",
+    ),
     (ex.check_sequence_logps, (lambda lg, lb: lg.sum(),), "single number"),
     (ex.check_sequence_logps, (lambda lg, lb: np.asarray(lg),), "has shape"),
     (ex.check_kl_when_beta_doubles, (0.4, ...), "kl_double_beta is still the placeholder"),
