@@ -58,10 +58,14 @@ _LOG_OF_LOG = (
     "NaN comes from the log of a negative number: the inputs are already log-probabilities, "
     "do not take their log again (log of a log-probability)"
 )
-_OVERFLOW = (
-    "a non-finite value on large margins is overflow: log(sigmoid(m)) is log(0) = -inf once "
-    "sigmoid(m) underflows (m < -745), and exp(-m) overflows; use the stable form "
-    "-np.logaddexp(0, -m) (torch: F.logsigmoid(m))"
+_OVERFLOW_LOSS = (
+    "a non-finite value on a large margin is overflow: sigmoid(m) underflows to 0 for m < -745, "
+    "so log(sigmoid(m)) = -inf, and exp(-m) overflows; use the stable form "
+    "-log sigma(m) = np.logaddexp(0, -m) (torch: -F.logsigmoid(m))"
+)
+_OVERFLOW_WEIGHT = (
+    "a non-finite value on a large margin is overflow: exp(m) or exp(-m) is inf, and inf / inf "
+    "is NaN; use a stable sigmoid: sigma(-m) = np.exp(-np.logaddexp(0, m)) (torch: torch.sigmoid)"
 )
 
 
@@ -261,7 +265,7 @@ def check_dpo_loss(fn):
         ("losses",),
         lambda *a: nd.dpo_loss(*a)[0],
         variants,
-        nonfinite_hint=_OVERFLOW,
+        nonfinite_hint=_OVERFLOW_LOSS,
         nan_hint=_LOG_OF_LOG,
         cases=_pair_cases(seed=4),
     )
@@ -295,9 +299,7 @@ def check_gradient_weight(fn):
         ("w",),
         lambda *a: nd.sigmoid(-_margin(*a)),
         variants,
-        nonfinite_hint=_OVERFLOW.replace(
-            "log(sigmoid(m)) is log(0) = -inf once sigmoid(m) underflows (m < -745), and ", ""
-        ),
+        nonfinite_hint=_OVERFLOW_WEIGHT,
         nan_hint=_LOG_OF_LOG,
         cases=_pair_cases(seed=5),
     )
@@ -347,9 +349,7 @@ def check_dpo_gradient(fn):
         ("grad_chosen", "grad_rejected"),
         _autograd_grads,
         variants,
-        nonfinite_hint=_OVERFLOW.replace(
-            "log(sigmoid(m)) is log(0) = -inf once sigmoid(m) underflows (m < -745), and ", ""
-        ),
+        nonfinite_hint=_OVERFLOW_WEIGHT,
         nan_hint=_LOG_OF_LOG,
         cases=_pair_cases(seed=6),
         expected_label="autograd",
