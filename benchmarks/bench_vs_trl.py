@@ -188,15 +188,14 @@ def check_equality(world, s: Settings) -> dict:
     trl_metrics = {k: v[-1] for k, v in trl._metrics["train"].items()}
     trl_metrics["loss"] = trl_loss.item()
 
-    policy, ref = fresh_models(world, s)
+    policy, ref = fresh_models(world, s)  # fp32 on both sides: this checks the maths, not bf16
     ours.disable_dropout(policy)
     ours.disable_dropout(ref)
     ref.eval()
     policy.train()
-    with torch.no_grad(), ours._autocast(torch.device(s.device), s.bf16):
+    with torch.no_grad():
         ref_chosen, ref_rejected = ours.concatenated_logps(ref, batch)
-    with ours._autocast(torch.device(s.device), s.bf16):
-        loss, metrics = ours.compute_loss_and_metrics(policy, batch, ref_chosen, ref_rejected, s.beta)
+    loss, metrics = ours.compute_loss_and_metrics(policy, batch, ref_chosen, ref_rejected, s.beta)
     loss.backward()
     diffs = {k: abs(float(v) - trl_metrics[k]) for k, v in metrics.items()}
     trl_grads = dict(trl.model.named_parameters())
@@ -240,15 +239,16 @@ def time_trl(world, s: Settings) -> float:
 
     stamps: list[float] = []
 
-    class StepClock(TrainerCallback):
+    class StepClock(TrainerCallback):  # the clock starts after the last warm-up step
         def on_step_end(self, args, state, control, **kwargs):
-            sync(s)
-            stamps.append(time.perf_counter())
+            if state.global_step in (s.warmup, s.warmup + s.steps):
+                sync(s)  # only at the two stamps used: no extra per-step sync for TRL
+                stamps.append(time.perf_counter())
 
     trl = trl_trainer(world, s, s.warmup + s.steps, s.ref_logps == "precompute", [StepClock()])
     trl.train()
-    assert len(stamps) == s.warmup + s.steps
-    return s.steps * s.tokens_per_step / (stamps[-1] - stamps[s.warmup - 1])
+    assert len(stamps) == 2 and trl.state.global_step == s.warmup + s.steps
+    return s.steps * s.tokens_per_step / (stamps[1] - stamps[0])
 
 
 def mfu(tokens_per_s: float, n_params: int, s: Settings) -> float | None:
@@ -310,7 +310,15 @@ def main(argv=None) -> dict:
     transformers.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     warnings.filterwarnings("ignore", category=FutureWarning)
+    threads_before = torch.get_num_threads()
     torch.set_num_threads(s.threads)
+    try:
+        return _run(s, as_json, trl.__version__, transformers.__version__)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(s: Settings, as_json: bool, trl_version: str, transformers_version: str) -> dict:
     world = build_world(s)
     n_params = models.count_parameters(models.build_model(s.preset, world[0]))
     print(f"preset {s.preset} ({n_params:,} parameters), {s.batch_size} pairs x {s.seq_len} "
@@ -351,8 +359,8 @@ def main(argv=None) -> dict:
         **dataclasses.asdict(s),
         "precision": "bf16 autocast" if s.device == "cuda" and s.bf16 else "fp32",
         "optimizer": "AdamW (fused)" if s.device == "cuda" else "AdamW",
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "trl": trl.__version__},
+        "versions": {"torch": torch.__version__, "transformers": transformers_version,
+                     "trl": trl_version},
     }
     print(f"ours {o:,.0f} tok/s vs TRL {t:,.0f} tok/s (median of {s.repeats}): "
           f"speedup {o / t:.2f}x")
