@@ -485,6 +485,10 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
                 "KL is a sum over responses weighted by pi*, not a plain sum of log-ratios",
                 float(np.sum(np.log(pi / p))),
             ),
+            (
+                "the two values are swapped: pass the KL at beta = 0.5 first, then at beta = 1",
+                kl["kl_double_beta" if key == "kl_beta" else "kl_beta"],
+            ),
         ]
         fb.compare_number(
             name,
