@@ -490,6 +490,14 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
                 kl["kl_double_beta" if key == "kl_beta" else "kl_beta"],
             ),
         ]
+        if key == "kl_double_beta" and values[key] >= values["kl_beta"]:  # always shown then
+            variants.append(
+                (
+                    "your KL does not fall: a larger beta is a stronger KL penalty, so pi* moves "
+                    "closer to pi_ref",
+                    values[key],
+                )
+            )
         fb.compare_number(
             name,
             key,

@@ -178,7 +178,7 @@ WRONG = [
     (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), kl_optimal(0.5) / 4), "small-reward rule"),
     (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), kl_optimal(0.5) / 2), "does not simply halve"),
     (ex.check_kl_when_beta_doubles, (kl_optimal(0.5, True), kl_optimal(1.0, True)), "exp(beta * r)"),
-    (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), 2 * kl_optimal(0.5)), "kl_double_beta is wrong"),
+    (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), 2 * kl_optimal(0.5)), "your KL does not fall"),
     (ex.check_kl_when_beta_doubles, (kl_optimal(1.0), kl_optimal(0.5)), "swapped"),
 ]
 
