@@ -177,8 +177,14 @@ class DPOTrainer:
             disable_dropout(policy)
         disable_dropout(ref_model)
         ref_model.eval().requires_grad_(False)  # frozen: eval mode, no gradients
+        trainable = [p for p in policy.parameters() if p.requires_grad]
+        if not trainable:
+            raise ValueError(
+                "the policy has no trainable parameters; was it copied from a frozen reference? "
+                "call policy.requires_grad_(True) first"
+            )
         self.optimizer = torch.optim.AdamW(
-            [p for p in policy.parameters() if p.requires_grad],
+            trainable,
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
             fused=self.device.type == "cuda",  # one kernel for all parameters on GPU
