@@ -23,6 +23,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def sizes_for(preset: str, fast: bool) -> Sizes:
     return Sizes()
 
 
-def cpu_threads(preset: str, model_name: str | None, device: str) -> int | None:
-    """Threads for torch on CPU: 1 for the tiny preset, whose matrices are too small to gain
-    from a second thread (measured: ~12 vs ~9 ms a step alone, but 10-20x slower with two
-    threads when another process shares the 2 cores); torch's default otherwise."""
-    return 1 if device == "cpu" and preset == "tiny" and not model_name else None
+def cpu_threads(n_params: int, device: str) -> int | None:
+    """Threads for torch: 1 for a model under 2M parameters on CPU, whose matrices are too small
+    to gain from a second thread (tiny preset, measured: ~12 vs ~9 ms a step alone, but 10-20x
+    slower with two threads while another process shares the 2 cores); else torch's default."""
+    return 1 if device == "cpu" and n_params < 2_000_000 else None
 
 
 def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=False,
@@ -88,9 +89,6 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     device = default_device(device)
-    threads = threads or cpu_threads(preset, model_name, device)
-    if threads:
-        torch.set_num_threads(threads)
     sizes = sizes_for(preset, fast)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,6 +102,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
     if (sft_dir / "config.json").exists():
         log(f"[1/5] reusing the SFT model in {sft_dir}")
         ref_model, tokenizer = load_pretrained(str(sft_dir))
+        _set_threads(threads, ref_model, device)
         sft_losses = json.loads((sft_dir / "sft_losses.json").read_text())
     else:
         if model_name:
@@ -114,6 +113,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
             tokenizer = train_tokenizer(texts)
             ref_model = build_model(preset, tokenizer, seed)
         ref_model.to(device)
+        _set_threads(threads, ref_model, device)
         log(f"[2/5] SFT: {sizes.sft_steps} steps on {len(texts)} neutral reviews")
         sft_losses = sft_train(ref_model, tokenizer, texts, sizes.sft_steps, sizes.sft_batch_size,
                                sizes.sft_learning_rate, seed=seed, progress=progress)  # fmt: skip
@@ -130,7 +130,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
     if not all(p.exists() for p in paths.values()):
         log("[3/5] sampling two completions per prompt from the reference; labelling by true reward")
         for split, prompts, s in (("train", train_prompts, 1), ("eval", eval_prompts, 2)):
-            rows = _sample_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
+            rows = sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
             data.write_preference_jsonl(rows, paths[split])
     train_rows = data.load_preference_jsonl(paths["train"])
     eval_rows = data.load_preference_jsonl(paths["eval"])
@@ -180,8 +180,19 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
     return metrics
 
 
-def _sample_pairs(model, tokenizer, prompts, seed):
-    """Two completions per prompt from ``model``, labelled by the better true reward."""
+def _set_threads(threads, model, device) -> None:
+    import torch
+
+    from .models import count_parameters
+
+    threads = threads or cpu_threads(count_parameters(model), device)
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def sample_preference_pairs(model, tokenizer, prompts, seed):
+    """Two completions per prompt from ``model`` (the SFT reference, as in Sec. 6.1), labelled
+    by the better true reward; returns ``{"prompt", "chosen", "rejected"}`` rows."""
     from .data import label_pairs
     from .sampling import sample_completions
 
@@ -203,38 +214,55 @@ def _check_same_run(out: Path, settings: dict) -> None:
     path.write_text(json.dumps(settings))
 
 
-def _plot(history, samples, out: Path) -> None:
-    """training_curves.png (loss, margin, accuracy) and reward_before_after.png in ``out``."""
-    import matplotlib
+def plot_training_curves(history):
+    """Figure: DPO loss, mean margin and accuracy per step (TRL's metric names)."""
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg", force=False)
+    from .plotting import COLORS, use_style
+
+    use_style()
+    steps = [h["step"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    window = max(1, len(history) // 25)  # moving average over ~4 % of the run
+    for ax, key in zip(axes, ("loss", "rewards/margins", "rewards/accuracies")):
+        values = [h[key] for h in history]
+        smooth = [sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1) : i + 1])
+                  for i in range(len(values))]  # fmt: skip
+        ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="per step")
+        ax.plot(steps, smooth, color=COLORS[0], label=f"mean of {window}")
+        ax.set(xlabel="DPO step", title=key)
+    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1, label="ln 2 (step 0)")
+    axes[0].legend()
+    return fig
+
+
+def plot_rewards(samples):
+    """Figure: histogram of the true reward of held-out samples, reference vs DPO policy."""
     import matplotlib.pyplot as plt
 
     from .plotting import COLORS, use_style
     from .reviews import INVALID_REWARD
 
     use_style()
-    steps = [h["step"] for h in history]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for ax, key in zip(axes, ("loss", "rewards/margins", "rewards/accuracies")):
-        ax.plot(steps, [h[key] for h in history], color=COLORS[0])
-        ax.set(xlabel="DPO step", title=key)
-    axes[0].axhline(0.6931, color=COLORS[1], ls="--", lw=1, label="ln 2 (step 0)")
-    axes[0].legend()
-    fig.savefig(out / "training_curves.png")
-    plt.close(fig)
-
     fig, ax = plt.subplots()
     bins = [b / 4 for b in range(-17, 14)]
     for key, label, color in (("reference_reward", "reference (SFT)", COLORS[0]),
                               ("policy_reward", "DPO policy", COLORS[2])):  # fmt: skip
         ax.hist([s[key] for s in samples], bins=bins, alpha=0.6, label=label, color=color)
-    ax.axvline(INVALID_REWARD, color="grey", lw=1, ls=":")
     ax.set(xlabel=f"true reward of a sample ({INVALID_REWARD:g} = not a valid review)",
            ylabel="samples", title="Held-out samples before and after DPO")  # fmt: skip
     ax.legend()
-    fig.savefig(out / "reward_before_after.png")
-    plt.close(fig)
+    return fig
+
+
+def _plot(history, samples, out: Path) -> None:
+    """training_curves.png and reward_before_after.png in ``out``."""
+    import matplotlib.pyplot as plt
+
+    for fig, name in ((plot_training_curves(history), "training_curves.png"),
+                      (plot_rewards(samples), "reward_before_after.png")):  # fmt: skip
+        fig.savefig(out / name)
+        plt.close(fig)
 
 
 def summary_table(metrics: dict) -> str:
@@ -276,7 +304,7 @@ def main(argv=None) -> dict:
         "--threads",
         type=int,
         default=None,
-        help="torch CPU threads (default: 1 for tiny on CPU, else torch's)",
+        help="torch CPU threads (default: 1 for models < 2M parameters on CPU, else torch's)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)

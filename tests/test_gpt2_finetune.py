@@ -67,5 +67,27 @@ def test_rerun_with_the_same_output_dir_resumes(fast_run):
     assert "reusing the SFT model" in proc.stdout
     after = json.loads((out / "metrics.json").read_text())
     assert after["train"]["history"] == before["train"]["history"]  # DPO resumed, not redone
-    clash = run_cli("--output-dir", str(out), "--seed", "2")
-    assert clash.returncode == 2 and "new --output-dir" in clash.stderr
+
+
+def test_an_output_dir_of_another_run_is_refused(fast_run, capsys):
+    from dpo_teach.finetune import main
+
+    out, _ = fast_run
+    with pytest.raises(SystemExit) as exit_info:  # refused before any work is done
+        main(["--fast", "--output-dir", str(out), "--seed", "2", "--device", "cpu"])
+    assert exit_info.value.code == 2 and "new --output-dir" in capsys.readouterr().err
+
+
+def test_cli_starts_from_a_save_pretrained_checkpoint(tmp_path):
+    from dpo_teach import reviews
+    from dpo_teach.models import build_model
+    from dpo_teach.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(reviews.corpus(300, seed=0))
+    build_model("tiny", tokenizer, seed=0).save_pretrained(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "ckpt")
+    proc = run_cli("--model", str(tmp_path / "ckpt"), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"loading {tmp_path / 'ckpt'}" in proc.stdout
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert m["model"] == str(tmp_path / "ckpt") and m["eval"]["valid_rate_reference"] > 0.5
