@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local; never reach
 os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's precompute bar
 import torch  # noqa: E402
 
-from dpo_teach import data, models, reviews, tokenizer  # noqa: E402
+from dpo_teach import data, finetune, models, reviews, tokenizer  # noqa: E402
 from dpo_teach import trainer as ours  # noqa: E402
 
 H100_BF16_PEAK_FLOPS = 989e12  # dense bf16, H100 SXM: the denominator of the MFU estimate
@@ -44,8 +44,10 @@ H100_BF16_PEAK_FLOPS = 989e12  # dense bf16, H100 SXM: the denominator of the MF
 # TRL the same kernel (its own default is the fused one everywhere)
 TRL_OPTIM = {"cuda": "adamw_torch_fused", "cpu": "adamw_torch"}
 
-PRESETS = {  # model preset + workload; every value can be overridden by a flag
-    "tiny": dict(model="tiny", batch_size=16, prompt_len=15, completion_len=32, steps=40, warmup=5),
+# model preset + workload; every value can be overridden by a flag. tiny: the fine-tune's DPO
+# batch (16 pairs of reviews, ~7 + ~6 tokens, padded to ~20); small: a GPU-sized batch
+PRESETS = {
+    "tiny": dict(model="tiny", batch_size=16, prompt_len=7, completion_len=12, steps=60, warmup=5),
     "small": dict(model="small", batch_size=16, prompt_len=63, completion_len=192, steps=20, warmup=3),
 }
 
@@ -65,7 +67,7 @@ class Settings:
     max_grad_norm: float  # global-norm clipping, both sides
     ref_logps: str  # "precompute" (once, untimed) or "per-step" (reference forward every step)
     bf16: bool  # bf16 autocast (CUDA only; CPU runs fp32)
-    threads: int  # torch intra-op threads
+    threads: int | None  # torch intra-op threads (None: as dpo_teach.finetune picks)
     seed: int
 
     @property
@@ -78,8 +80,21 @@ class Settings:
 
 
 # -- the shared world: tokenizer, weights, pairs ------------------------------------------------
-def build_world(s: Settings):
-    """Tokenizer, reference weights, policy weights (reference + small noise) and the pairs."""
+@dataclasses.dataclass
+class World:
+    tokenizer: object  # GPT2TokenizerFast trained on the review corpus
+    ref_model: torch.nn.Module  # pi_ref (CPU template; never trained)
+    policy_model: torch.nn.Module  # pi_theta at step 0 (CPU template; never trained)
+    pairs: list[dict]  # ours: {"prompt_ids", "chosen_ids", "rejected_ids"}
+    trl_rows: list[dict]  # TRL: {"prompt", "chosen", "rejected"} text of the same pairs
+
+    def fresh_models(self, device: str):
+        """New (policy, reference) copies on ``device``: every run starts from equal weights."""
+        return copy.deepcopy(self.policy_model).to(device), copy.deepcopy(self.ref_model).to(device)
+
+
+def build_world(s: Settings) -> World:
+    """Tokenizer, reference, policy (reference + small noise) and the pairs, from ``s.seed``."""
     tok = tokenizer.train_tokenizer(reviews.corpus(2000, seed=s.seed))
     ref = models.build_model(s.preset, tok, seed=s.seed)
     if s.seq_len > ref.config.n_positions:
@@ -110,33 +125,17 @@ def build_world(s: Settings):
             len(p["prompt_ids"]) + len(p["rejected_ids"])), "a word split into two tokens"
     # TRL gets the same text; BOS written as text encodes to the same special token id
     trl_rows = [{**r, "prompt": tok.bos_token + r["prompt"]} for r in rows]
-    return tok, ref.state_dict(), policy.state_dict(), pairs, trl_rows
-
-
-def fresh_models(world, s: Settings):
-    """A new (policy, reference) pair on the device, from the world's weights."""
-    tok, ref_state, policy_state = world[0], world[1], world[2]
-    out = []
-    for state in (policy_state, ref_state):
-        m = models.build_model(s.preset, tok, seed=s.seed)
-        m.load_state_dict(state)
-        out.append(m.to(s.device))
-    return out
-
-
-def sync(s: Settings) -> None:
-    if s.device == "cuda":
-        torch.cuda.synchronize()
+    return World(tok, ref, policy, pairs, trl_rows)
 
 
 # -- TRL side -----------------------------------------------------------------------------------
-def trl_trainer(world, s: Settings, max_steps: int, precompute: bool, callbacks=()):
+def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, callbacks=()):
     """TRL's DPOTrainer on our weights, pairs and settings, with logging/saving/reporting off."""
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
-    policy, ref = fresh_models(world, s)
+    policy, ref = world.fresh_models(s.device)
     args = DPOConfig(
         output_dir=tempfile.mkdtemp(prefix="bench_trl_"),
         per_device_train_batch_size=s.batch_size,
@@ -162,17 +161,17 @@ def trl_trainer(world, s: Settings, max_steps: int, precompute: bool, callbacks=
         dataloader_num_workers=0,
         seed=s.seed,
     )
-    dataset = Dataset.from_list(world[4])
+    dataset = Dataset.from_list(world.trl_rows)
     trainer = DPOTrainer(model=policy, ref_model=ref, args=args, train_dataset=dataset,
-                         processing_class=world[0], callbacks=list(callbacks))
+                         processing_class=world.tokenizer, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # only prints the final summary; keeps output clean
     return trainer
 
 
 # -- 1. equality --------------------------------------------------------------------------------
-def check_equality(world, s: Settings) -> dict:
+def check_equality(world: World, s: Settings) -> dict:
     """Loss, TRL-named metrics and gradient of one batch: ours vs TRL's compute_loss."""
-    tok, pairs = world[0], world[3]
+    tok, pairs = world.tokenizer, world.pairs
     s = dataclasses.replace(s, bf16=False)  # fp32 on both sides: this checks maths, not bf16
     trl = trl_trainer(world, s, max_steps=1, precompute=False)
     trl_batch = trl.data_collator([trl.train_dataset[i] for i in range(s.batch_size)])
@@ -192,7 +191,7 @@ def check_equality(world, s: Settings) -> dict:
     trl_metrics = {k: v[-1] for k, v in trl._metrics["train"].items()}
     trl_metrics["loss"] = trl_loss.item()
 
-    policy, ref = fresh_models(world, s)
+    policy, ref = world.fresh_models(s.device)
     ours.disable_dropout(policy)
     ours.disable_dropout(ref)
     ref.eval()
@@ -239,14 +238,14 @@ class StepClock:
         return [b - a for a, b in zip(self.marks, self.marks[1:])]
 
 
-def time_ours(world, s: Settings) -> list[float]:
+def time_ours(world: World, s: Settings) -> list[float]:
     """Seconds of each timed step of our ``DPOTrainer.train()`` (the warm-up steps excluded).
 
     A mark at the start of every ``train_step`` call and one after ``train()`` returns: each
     interval is one whole step of the loop (batch, step, and its share of metric flushes).
     """
-    tok, pairs = world[0], world[3]
-    policy, ref = fresh_models(world, s)
+    tok, pairs = world.tokenizer, world.pairs
+    policy, ref = world.fresh_models(s.device)
     cfg = ours.DPOConfig(
         beta=s.beta, learning_rate=s.learning_rate, batch_size=s.batch_size,
         max_steps=s.warmup + s.steps, warmup_steps=0, weight_decay=0.0,
@@ -270,7 +269,7 @@ def time_ours(world, s: Settings) -> list[float]:
     return clock.seconds()
 
 
-def time_trl(world, s: Settings) -> list[float]:
+def time_trl(world: World, s: Settings) -> list[float]:
     """Seconds of each timed step of TRL's ``DPOTrainer.train()``: from the end of one
     optimizer step to the end of the next, after the warm-up steps."""
     from transformers import TrainerCallback
@@ -296,6 +295,14 @@ def mfu(tokens_per_s: float, n_params: int, s: Settings) -> float | None:
     return tokens_per_s * flops_per_token / H100_BF16_PEAK_FLOPS
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 # -- main ---------------------------------------------------------------------------------------
 def parse_args(argv=None) -> Settings:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -314,7 +321,8 @@ def parse_args(argv=None) -> Settings:
                     help="the same on both sides: reference log-probs once before training "
                     "(our trainer's default; untimed) or a reference forward inside every step")
     ap.add_argument("--no-bf16", action="store_true", help="fp32 on CUDA too")
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--threads", type=int, help="torch threads (default: what "
+                    "`python -m dpo_teach.finetune` uses: 1 for the tiny preset on CPU)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON line at the end")
     a = ap.parse_args(argv)
@@ -348,7 +356,6 @@ def main(argv=None) -> dict:
     datasets.disable_progress_bars()
     warnings.filterwarnings("ignore", category=FutureWarning)
     threads_before = torch.get_num_threads()
-    torch.set_num_threads(s.threads)
     try:
         return _run(s, as_json, trl.__version__, transformers.__version__)
     finally:
@@ -357,7 +364,10 @@ def main(argv=None) -> dict:
 
 def _run(s: Settings, as_json: bool, trl_version: str, transformers_version: str) -> dict:
     world = build_world(s)
-    n_params = models.count_parameters(models.build_model(s.preset, world[0]))
+    n_params = models.count_parameters(world.ref_model)
+    if s.threads is None:  # the thread policy of dpo_teach.finetune, for both sides
+        s.threads = finetune.cpu_threads(n_params, s.device) or torch.get_num_threads()
+    torch.set_num_threads(s.threads)
     print(f"preset {s.preset} ({n_params:,} parameters), {s.batch_size} pairs x {s.seq_len} "
           f"tokens, {s.device}, {s.threads} threads, reference log-probs {s.ref_logps}")
 
@@ -394,14 +404,14 @@ def _run(s: Settings, as_json: bool, trl_version: str, transformers_version: str
         "ours_mfu": mfu(o, n_params, s),
         "trl_mfu": mfu(t, n_params, s),
         "device": s.device,
-        "device_name": torch.cuda.get_device_name() if s.device == "cuda" else platform.processor()
-        or platform.machine(),
+        "device_name": torch.cuda.get_device_name() if s.device == "cuda" else _cpu_name(),
+        "cpu_count": os.cpu_count(),
         "n_params": n_params,
         "seq_len": s.seq_len,
         "tokens_per_step": s.tokens_per_step,
         **dataclasses.asdict(s),
         "precision": "bf16 autocast" if s.device == "cuda" and s.bf16 else "fp32",
-        "optimizer": "AdamW (fused)" if s.device == "cuda" else "AdamW",
+        "optimizer": f"AdamW, kernel {TRL_OPTIM[s.device]!r} on both sides",
         "versions": {"torch": torch.__version__, "transformers": transformers_version,
                      "trl": trl_version},
     }

@@ -29,7 +29,7 @@ def bench():
 def test_world_has_fixed_length_pairs_and_ours_trains(bench):
     s, _ = bench.parse_args(MICRO)
     world = bench.build_world(s)
-    tok, pairs, trl_rows = world[0], world[3], world[4]
+    tok, pairs, trl_rows = world.tokenizer, world.pairs, world.trl_rows
     assert len(pairs) == len(trl_rows) == s.batch_size * (s.warmup + s.steps)
     for p in pairs:  # BOS + prompt, completion + EOS: no padding anywhere
         assert p["prompt_ids"][0] == tok.bos_token_id and len(p["prompt_ids"]) == 1 + s.prompt_len
