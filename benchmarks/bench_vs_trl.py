@@ -32,12 +32,10 @@ import tempfile
 import time
 import warnings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local; never reach for the hub
-os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's precompute bar
-import torch  # noqa: E402
+import torch
 
-from dpo_teach import data, finetune, models, reviews, tokenizer  # noqa: E402
-from dpo_teach import trainer as ours  # noqa: E402
+from dpo_teach import data, finetune, models, reviews, tokenizer
+from dpo_teach import trainer as ours
 
 H100_BF16_PEAK_FLOPS = 989e12  # dense bf16, H100 SXM: the denominator of the MFU estimate
 # dpo_teach.trainer builds torch AdamW fused on CUDA and with the default kernel on CPU: give
@@ -352,14 +350,23 @@ def main(argv=None) -> dict:
     import datasets
     import transformers
 
-    transformers.logging.set_verbosity_error()
+    verbosity, threads, tqdm_env = (transformers.logging.get_verbosity(),
+                                    torch.get_num_threads(), os.environ.get("TQDM_DISABLE"))
+    transformers.logging.set_verbosity_error()  # TRL's and transformers' advice, not results
     datasets.disable_progress_bars()
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    threads_before = torch.get_num_threads()
+    os.environ["TQDM_DISABLE"] = "1"  # TRL's reference-precompute bar
     try:
-        return _run(s, as_json, trl.__version__, transformers.__version__)
-    finally:
-        torch.set_num_threads(threads_before)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return _run(s, as_json, trl.__version__, transformers.__version__)
+    finally:  # leave the process as it was (the smoke test calls main in-process)
+        transformers.logging.set_verbosity(verbosity)
+        datasets.enable_progress_bars()
+        torch.set_num_threads(threads)
+        if tqdm_env is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = tqdm_env
 
 
 def _run(s: Settings, as_json: bool, trl_version: str, transformers_version: str) -> dict:
