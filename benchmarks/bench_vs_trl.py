@@ -21,12 +21,15 @@ words of the review tokenizer), so no batch holds padding and both sides push ex
 from __future__ import annotations
 
 import argparse
+import atexit
 import copy
 import dataclasses
+import functools
 import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -126,6 +129,13 @@ def build_world(s: Settings) -> World:
     return World(tok, ref, policy, pairs, trl_rows)
 
 
+@functools.cache
+def _scratch_dir() -> str:
+    path = tempfile.mkdtemp(prefix="bench_vs_trl_")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 # -- TRL side -----------------------------------------------------------------------------------
 def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, callbacks=()):
     """TRL's DPOTrainer on our weights, pairs and settings, with logging/saving/reporting off."""
@@ -135,7 +145,7 @@ def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, cal
 
     policy, ref = world.fresh_models(s.device)
     args = DPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="bench_trl_"),
+        output_dir=_scratch_dir(),  # required by TRL; nothing is saved there
         per_device_train_batch_size=s.batch_size,
         max_steps=max_steps,
         learning_rate=s.learning_rate,
