@@ -7,8 +7,10 @@ r"""Our DPO trainer against TRL's ``DPOTrainer``: same GPT-2, same batch, same l
    of every TRL-named metric and of the policy gradient.
 2. **Speed.** N optimizer steps of :meth:`dpo_teach.trainer.DPOTrainer.train` and of TRL's
    ``DPOTrainer.train()`` on identical settings (model, pairs per step, sequence length, AdamW,
-   learning rate, clipping, precision, device, reference log-probs precomputed or not), after
-   a warm-up that is not timed, in the same process, alternating ours/TRL ``--repeats`` times.
+   learning rate, clipping, precision, device, threads, reference log-probs precomputed or
+   not), in the same process, alternating ours/TRL ``--repeats`` times. Every step after the
+   untimed warm-up is timed; tokens/s = tokens per step / median step time (the mean too).
+   On CUDA: bf16 autocast and fused AdamW on both sides, and an MFU estimate.
 
 Every sequence has exactly ``1 + prompt_len + completion_len`` tokens (random single-token
 words of the review tokenizer), so no batch holds padding and both sides push exactly
