@@ -27,6 +27,10 @@ import math
 import time
 from pathlib import Path
 
+# Measured on the tiny preset over seeds 0-4 (lr 5e-4, 300 steps): beta 2 met every target on
+# all five; beta 1 won more reward but left one seed with 82 % valid samples; beta 0.25 collapsed.
+DEFAULT_BETA = 2.0
+
 SUMMARY_KEYS = (
     ("reward_accuracy", "held-out implicit-reward accuracy"),
     ("win_rate_vs_reference", "win rate vs reference (true reward)"),
@@ -50,7 +54,7 @@ class Sizes:
     n_eval_prompts: int = 512  # held-out prompts (pairs for accuracy, samples for win rate)
     dpo_steps: int = 300  # DPO optimizer steps
     dpo_batch_size: int = 16  # pairs per DPO step
-    dpo_learning_rate: float = 5e-4  # at beta=1; 1e-3 collapsed the tiny model's samples
+    dpo_learning_rate: float = 5e-4  # tiny, beta 2; 6e-4 at beta 1.5 already collapsed one seed
     dpo_warmup_steps: int = 0  # linear DPO warmup
 
 
@@ -72,11 +76,12 @@ def cpu_threads(n_params: int, device: str) -> int | None:
     return 1 if device == "cpu" and n_params < 2_000_000 else None
 
 
-def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=False,
+def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=False,
         output_dir="runs/finetune", progress=True, log=print, threads=None) -> dict:  # fmt: skip
     """The whole pipeline; returns the metrics written to ``output_dir/metrics.json``.
 
-    ``threads``: ``torch.set_num_threads`` for this process (None: :func:`cpu_threads`)."""
+    ``beta``: None = ``DEFAULT_BETA``. ``threads``: ``torch.set_num_threads`` for this process
+    (None: :func:`cpu_threads`)."""
     import torch
 
     from . import data, evaluate, reviews
@@ -87,6 +92,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=1.0, seed=0, fast=Fa
     from .trainer import DPOConfig, DPOTrainer
 
     t_start = time.perf_counter()
+    beta = DEFAULT_BETA if beta is None else beta
     timings: dict[str, float] = {}
     device = default_device(device)
     sizes = sizes_for(preset, fast)
@@ -293,7 +299,10 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
-        "--beta", type=float, default=1.0, help="KL strength: larger keeps the policy closer to the reference"
+        "--beta",
+        type=float,
+        default=DEFAULT_BETA,
+        help="KL strength: larger keeps the policy closer to the reference",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", help="a much smaller run (tests, smoke)")

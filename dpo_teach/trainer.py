@@ -77,7 +77,7 @@ CHECKPOINT_NAME = "dpo_checkpoint.pt"
 @dataclasses.dataclass
 class DPOConfig:
     beta: float = 0.1  # KL strength; larger keeps pi_theta closer to pi_ref (paper: 0.1-0.5)
-    learning_rate: float = 1.5e-5  # constant after warmup; >= 3e-5 collapsed the tiny model
+    learning_rate: float = 1.5e-5  # constant after warmup (the CLI's 130k-param tiny model: 5e-4)
     batch_size: int = 16  # preference pairs per step (2x sequences per forward pass)
     max_steps: int = 200  # optimizer steps in total (a resumed run continues up to this)
     warmup_steps: int = 0  # linear learning-rate warmup from 0
