@@ -20,6 +20,11 @@ Public API
     sync); ``.batch_at(step) -> batch`` (deterministic given seed and step); ``.train() ->
     history`` (list of per-step dicts from step 0, resumes from ``output_dir``).
 
+All pairs are collated once, in ``__init__``, into three ``(2N, T_max)`` CPU tensors (chosen
+rows ``0..N-1``, rejected rows ``N..2N-1``); a batch is then an index into them, cut to its
+longest row, so it is exactly what ``collate_pairs`` would build for those pairs, without
+rebuilding Python lists every step.
+
 Pair format: ``{"prompt_ids": [...], "chosen_ids": [...], "rejected_ids": [...]}``, token ids
 (completions end with EOS). Batch format (a dict of tensors on one device)::
 
@@ -195,6 +200,9 @@ class DPOTrainer:
         )
         self.step, self.history, self.tokens_seen, self.train_seconds = 0, [], 0, 0.0
         self._perms: dict[int, torch.Tensor] = {}
+        # every pair collated once (CPU): rows i and i + N are pair i's chosen and rejected
+        self._collated = collate_pairs(self.pairs, pad_token_id)
+        self._row_lengths = self._collated["attention_mask"].sum(1)  # (2N,) non-padding tokens
         self.ref_chosen_logps = self.ref_rejected_logps = None
         if config.precompute_ref_logps:
             self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
@@ -212,11 +220,15 @@ class DPOTrainer:
                 gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
                 self._perms = {epoch: torch.randperm(n, generator=gen)}  # keep only the current one
             idx.append(int(self._perms[epoch][pos % n]))
-        batch = collate_pairs([self.pairs[i] for i in idx], self.pad_token_id)
-        self.tokens_seen += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
+        index = torch.tensor(idx)
+        rows = torch.cat([index, index + n])  # chosen rows, then rejected rows
+        lengths = self._row_lengths[rows]
+        width = int(lengths.max())  # the batch's longest row, as collate_pairs would pad to
+        self.tokens_seen += int(lengths.sum())  # CPU tensor: no device sync
+        batch = {k: v[rows, :width] for k, v in self._collated.items()}
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.ref_chosen_logps is not None:
-            index = torch.tensor(idx, device=self.device)
+            index = index.to(self.device)
             batch["ref_chosen_logps"] = self.ref_chosen_logps[index]
             batch["ref_rejected_logps"] = self.ref_rejected_logps[index]
         return batch

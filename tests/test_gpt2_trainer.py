@@ -122,3 +122,33 @@ def test_resume_continues_where_it_stopped(tmp_path):
     assert len(again.train()) == 8 and again.step == 8
     with pytest.raises(ValueError, match="beta"):
         make_trainer(tmp_path, beta=0.9).train()
+
+
+def test_batches_are_exactly_collate_pairs_of_the_drawn_pairs():
+    """batch_at indexes pairs collated once; each batch must equal collate_pairs on its pairs,
+    padded to that batch's own longest row (not the dataset's), across epoch boundaries."""
+    pairs = toy_pairs(12, seed=3)
+    trainer = DPOTrainer(tiny_model(), tiny_model(), pairs, DPOConfig(batch_size=3, progress=False), PAD)
+    which = {  # (chosen row, rejected row) -> pair index
+        (tuple(p["prompt_ids"] + p["chosen_ids"]), tuple(p["prompt_ids"] + p["rejected_ids"])): i
+        for i, p in enumerate(pairs)
+    }
+    assert len(which) == len(pairs)  # every pair is identifiable from its two rows
+    widths, drawn, tokens = set(), [], 0
+    for step in range(10):  # 30 draws from 12 pairs: three epochs, two boundaries inside a batch
+        batch = trainer.batch_at(step)
+        rows = [r[m.bool()].tolist() for r, m in zip(batch["input_ids"], batch["attention_mask"])]
+        idx = [which[(tuple(rows[i]), tuple(rows[i + 3]))] for i in range(3)]
+        expected = collate_pairs([pairs[i] for i in idx], PAD)
+        assert set(batch) == set(expected) | {"ref_chosen_logps", "ref_rejected_logps"}
+        for name, tensor in expected.items():
+            assert batch[name].shape == tensor.shape and torch.equal(batch[name], tensor), name
+        assert torch.equal(batch["ref_chosen_logps"], trainer.ref_chosen_logps[idx])
+        assert torch.equal(batch["ref_rejected_logps"], trainer.ref_rejected_logps[idx])
+        widths.add(batch["input_ids"].shape[1])
+        drawn += idx
+        tokens += int(expected["attention_mask"].sum())
+    assert len(widths) > 1  # batches really are cut to different widths
+    assert trainer.tokens_seen == tokens
+    for epoch in range(2):  # each epoch visits every pair once
+        assert sorted(drawn[12 * epoch : 12 * (epoch + 1)]) == list(range(12))
