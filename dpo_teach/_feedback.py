@@ -1,5 +1,6 @@
-"""The machinery behind :mod:`dpo_teach.exercises`: turn a student's answer into float64, call a
-student's function safely, compare with a reference, and word the feedback.
+"""How :mod:`dpo_teach.exercises` reads a student's answer and words its feedback: turn the answer
+into float64 (or fail clearly on a malformed one), call a student's function safely, compare one
+number with its reference, and phrase the messages.
 
 Every failure is an ``AssertionError`` whose message names the check, the input, the expected
 and received values, and hints for the classic mistakes whose output matches the answer.
@@ -32,7 +33,7 @@ def close(a, b) -> bool:
     return bool(np.isclose(a, b, rtol=RTOL, atol=ATOL))
 
 
-def _fmt(x) -> str:
+def fmt(x) -> str:
     return f"{float(x):.10g}"
 
 
@@ -43,7 +44,7 @@ def _to_numpy(value):
     return value
 
 
-def _precision_hint(raw) -> list[str]:
+def precision_hint(raw) -> list[str]:
     """A hint when the student's output is in a low-precision float type."""
     items = raw if isinstance(raw, (tuple, list)) else (raw,)
     dtypes = {str(getattr(v, "dtype", "")).replace("torch.", "") for v in items}
@@ -105,8 +106,8 @@ def compare_number(check: str, name: str, x: float, expected: float, variants, w
             "close, but not within the tolerance: compute it in code rather than typing a rounded number"
         )
     raise AssertionError(
-        f"{check}: {name} is wrong for {where}\n  expected {_fmt(expected)}\n  received "
-        f"{_fmt(x)}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
+        f"{check}: {name} is wrong for {where}\n  expected {fmt(expected)}\n  received "
+        f"{fmt(x)}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
     )
 
 
@@ -208,138 +209,9 @@ def outputs(check: str, value, names, expected, where: str):
     return tuple(array(check, n, v, e, where) for n, v, e in zip(names, value, expected))
 
 
-def first_mismatch(received: np.ndarray, expected: np.ndarray):
-    """Index of the first entry outside the tolerance, or None."""
-    bad = ~np.isclose(received, expected, rtol=RTOL, atol=ATOL)
-    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
-
-
-def _nonfinite(value, extreme: bool, nonfinite_hint, nan_hint):
-    """On an extreme input a NaN or inf is overflow; on an ordinary one a NaN is a log of a
-    negative number (most often the log of a log-probability)."""
-    if np.isfinite(value):
-        return []
-    return [nonfinite_hint if extreme or np.isinf(value) else nan_hint]
-
-
-def _mismatch_message(check, what, where, inputs, expected, received, label, hints):
+def mismatch_message(check, what, where, inputs, expected, received, label, hints) -> str:
+    """The message of a function that is wrong on one input."""
     return (
         f"{check}: wrong {what} on {where}\n  input: {inputs}\n  expected ({label}): "
         f"{expected}\n  received: {received}   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + hint_lines(hints)
     )
-
-
-def _tupled(f):
-    return lambda *args: (f(*args),)
-
-
-def check_pair_function(
-    check, fn, names, reference, variants, *, cases, nonfinite_hint, nan_hint, expected_label="reference"
-) -> int:
-    """Run ``fn(pc, pr, rc, rr, beta)`` on every case ``(label, (pc, pr, rc, rr), beta)``; fail on
-    the first pair where an output differs from ``reference``. Returns the number of pairs.
-
-    With one output name, ``reference`` and the ``(hint, variant)`` functions return one array;
-    with several, a tuple of arrays."""
-    require_callable(check, fn)
-    if len(names) == 1:
-        reference = _tupled(reference)
-        variants = [(h, _tupled(v)) for h, v in variants]
-    arg_names = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
-    n = 0
-    for label, arrays, beta in cases:
-        expected = reference(*arrays, beta)
-        where = f"{label} (B = {len(arrays[0])}, beta = {beta})"
-        raw = call(check, fn, tuple(a.copy() for a in arrays) + (beta,), where)
-        received = outputs(check, raw, names, expected, where)
-        for j, (name, got, exp) in enumerate(zip(names, received, expected)):
-            bad = first_mismatch(got, exp)
-            if bad is None:
-                continue
-            (i,) = bad
-            inputs = ", ".join(f"{a}={_fmt(x[i])}" for a, x in zip(arg_names, arrays)) + f", beta={beta}"
-            with np.errstate(all="ignore"):
-                hints = [h for h, v in variants if close(got[i], np.asarray(v(*arrays, beta)[j])[i])]
-            margin = beta * ((arrays[0][i] - arrays[2][i]) - (arrays[1][i] - arrays[3][i]))
-            hints += _nonfinite(got[i], abs(margin) > 700, nonfinite_hint, nan_hint)
-            hints += _precision_hint(raw)
-            raise AssertionError(
-                _mismatch_message(
-                    check,
-                    name,
-                    f"{where}, pair {i}",
-                    inputs,
-                    _fmt(exp[i]),
-                    _fmt(got[i]),
-                    expected_label,
-                    hints,
-                )
-            )
-        n += len(arrays[0])
-    return n
-
-
-def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hint) -> int:
-    """Run ``fn(ref_probs, rewards, beta)`` on every case; compare whole distributions."""
-    require_callable(check, fn)
-    for label, p, r, beta in cases:
-        expected = reference(p, r, beta)
-        where = f"{label} (K = {len(p)}, beta = {beta})"
-        raw = call(check, fn, (p.copy(), r.copy(), beta), where)
-        got = array(check, "pi*", raw, expected, where)
-        bad = first_mismatch(got, expected)
-        if bad is None:
-            continue
-        with np.errstate(all="ignore"):
-            hints = [h for h, v in variants if np.allclose(got, v(p, r, beta), rtol=RTOL, atol=ATOL)]
-        if not np.isfinite(got).all():
-            hints.append(nonfinite_hint)
-        elif not hints and not close(got.sum(), 1.0):
-            hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
-        hints += _precision_hint(raw)
-        inputs = f"ref_probs={np.round(p, 6).tolist()}, rewards={np.round(r, 6).tolist()}, beta={beta}"
-        raise AssertionError(
-            _mismatch_message(
-                check,
-                "pi*",
-                f"{where}, first at index {bad[0]}",
-                inputs,
-                np.array2string(expected, precision=6),
-                np.array2string(got, precision=6),
-                "reference",
-                hints,
-            )
-        )
-    return len(cases)
-
-
-def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_hint, nan_hint) -> int:
-    """Run ``fn(logits, labels)`` on every case; fail on the first sequence that differs."""
-    require_callable(check, fn)
-    n = 0
-    for label, logits, labels in cases:
-        expected = reference(logits, labels).numpy()
-        where = f"{label} (logits {tuple(logits.shape)}, labels {tuple(labels.shape)})"
-        raw = call(check, fn, (logits.clone(), labels.clone()), where)
-        got = array(check, "the sequence log-probs", raw, expected, where)
-        bad = first_mismatch(got, expected)
-        if bad is not None:
-            (b,) = bad
-            hints = [h for h, v in variants if close(got[b], v(logits, labels)[b].item())]
-            extreme = float(logits[b].abs().max()) > 700
-            hints += _nonfinite(got[b], extreme, nonfinite_hint, nan_hint)
-            hints += _precision_hint(raw)
-            raise AssertionError(
-                _mismatch_message(
-                    check,
-                    "log-prob",
-                    f"{where}, row {b}",
-                    f"labels[{b}] = {labels[b].tolist()}",
-                    _fmt(expected[b]),
-                    _fmt(got[b]),
-                    "reference",
-                    hints,
-                )
-            )
-        n += len(expected)
-    return n
