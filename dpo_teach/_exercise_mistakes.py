@@ -84,7 +84,10 @@ def bt_probability(r_w: float, r_l: float, expected: float) -> list:
     """Exercise 2: wrong values of p(y_w > y_l) for the rewards ``r_w``, ``r_l`` at beta = 1."""
     sig = lambda z: float(nd.sigmoid(z))  # noqa: E731
     return [
-        ("that is P(y_l > y_w): the margin is r_hat_w - r_hat_l, not r_hat_l - r_hat_w", sig(r_l - r_w)),
+        (
+            "that is P(y_l > y_w): the margin is r_hat_w - r_hat_l, not r_hat_l - r_hat_w",
+            float(nd.bt_probability(r_l, r_w)),
+        ),
         (
             "the Bradley-Terry model takes rewards (log-ratios), not the probabilities themselves",
             sig(TOY_POLICY[0] - TOY_POLICY[1]),

@@ -82,7 +82,7 @@ def check_implicit_reward(r_hat_w, r_hat_l):
             "check_implicit_reward",
             name,
             x,
-            beta * math.log(p / r),
+            float(nd.implicit_reward(math.log(p), math.log(r), beta)),
             mistakes.implicit_reward(name, p, r, other, beta),
             f"the toy example at beta = {beta}",
         )
@@ -96,8 +96,8 @@ def check_bt_probability(p):
     """
     x = fb.number("check_bt_probability", "p", p)
     lw, ll, rw, rl = toy_logs()
-    r_w, r_l = lw - rw, ll - rl  # beta = 1
-    expected = float(nd.sigmoid(r_w - r_l))
+    r_w, r_l = float(nd.implicit_reward(lw, rw, 1.0)), float(nd.implicit_reward(ll, rl, 1.0))
+    expected = float(nd.bt_probability(r_w, r_l))
     variants = mistakes.bt_probability(r_w, r_l, expected)
     if not 0.0 <= x <= 1.0:
         raise AssertionError(
@@ -120,7 +120,7 @@ def check_dpo_loss_value(loss):
         "check_dpo_loss_value",
         "loss",
         x,
-        float(-nd.log_sigmoid(m)),
+        float(nd.dpo_loss(*LOGP_EXAMPLE, LOGP_BETA)[0]),
         mistakes.dpo_loss_value(*LOGP_EXAMPLE, LOGP_BETA),
         f"the log-prob example {LOGP_EXAMPLE} at beta = {LOGP_BETA}",
     )
