@@ -51,7 +51,7 @@ def margin(pc, pr, rc, rr, beta):
 
 
 def _nls(m):
-    """:math:`-\\log\\sigma(m)`, the right loss of a margin (the library's stable log-sigmoid)."""
+    r""":math:`-\log\sigma(m)`, the right loss of a margin (the library's stable log-sigmoid)."""
     return -nd.log_sigmoid(m)
 
 

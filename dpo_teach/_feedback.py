@@ -24,6 +24,7 @@ def passed(message: str) -> bool:
 
 
 def hint_lines(hints) -> str:
+    """One ``Hint:`` line per distinct hint, in order."""
     unique = list(dict.fromkeys(hints))  # keep order, drop repeats
     return "".join(f"\nHint: {h}" for h in unique)
 
