@@ -11,7 +11,8 @@ in place of IMDb and its exact reward in place of the sentiment classifier):
 3. preference pairs: two samples per prompt from pi_ref, the better true reward is chosen,
    written to and read back from JSON Lines;
 4. DPO from pi_ref with :class:`dpo_teach.trainer.DPOTrainer`;
-5. held-out evaluation (:mod:`dpo_teach.evaluate`), ``metrics.json`` and two plots in DIR.
+5. held-out evaluation (:mod:`dpo_teach.evaluate`), ``metrics.json`` and two plots in DIR
+   (:mod:`dpo_teach.finetune_plots`).
 
 Each stage's result is kept in DIR (``sft/``, ``preferences_*.jsonl``, the DPO checkpoint), so
 a re-run with the same DIR resumes instead of starting over.
@@ -23,9 +24,10 @@ import argparse
 import copy
 import dataclasses
 import json
-import math
 import time
 from pathlib import Path
+
+from .finetune_plots import save_run_plots
 
 # Measured on the tiny preset over seeds 0-4 (lr 5e-4, 300 steps): beta 2 met every target on
 # all five; beta 1 won more reward but left one seed with 82 % valid samples; beta 0.25 collapsed.
@@ -182,7 +184,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
         "samples": samples[:20],
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    _plot(history, samples, out)
+    save_run_plots(history, samples, out)
     return metrics
 
 
@@ -218,57 +220,6 @@ def _check_same_run(out: Path, settings: dict) -> None:
             raise ValueError(f"{out} holds a run with settings {old}, not {settings}; "
                              "pass a new --output-dir (or delete that one)")  # fmt: skip
     path.write_text(json.dumps(settings))
-
-
-def plot_training_curves(history):
-    """Figure: DPO loss, mean margin and accuracy per step (TRL's metric names)."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import COLORS, use_style
-
-    use_style()
-    steps = [h["step"] for h in history]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    window = max(1, len(history) // 25)  # moving average over ~4 % of the run
-    for ax, key in zip(axes, ("loss", "rewards/margins", "rewards/accuracies")):
-        values = [h[key] for h in history]
-        smooth = [sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1) : i + 1])
-                  for i in range(len(values))]  # fmt: skip
-        ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="per step")
-        ax.plot(steps, smooth, color=COLORS[0], label=f"mean of {window}")
-        ax.set(xlabel="DPO step", title=key)
-    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1, label="ln 2 (step 0)")
-    axes[0].legend()
-    return fig
-
-
-def plot_rewards(samples):
-    """Figure: histogram of the true reward of held-out samples, reference vs DPO policy."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import COLORS, use_style
-    from .reviews import INVALID_REWARD
-
-    use_style()
-    fig, ax = plt.subplots()
-    bins = [b / 4 for b in range(-17, 14)]
-    for key, label, color in (("reference_reward", "reference (SFT)", COLORS[0]),
-                              ("policy_reward", "DPO policy", COLORS[2])):  # fmt: skip
-        ax.hist([s[key] for s in samples], bins=bins, alpha=0.6, label=label, color=color)
-    ax.set(xlabel=f"true reward of a sample ({INVALID_REWARD:g} = not a valid review)",
-           ylabel="samples", title="Held-out samples before and after DPO")  # fmt: skip
-    ax.legend()
-    return fig
-
-
-def _plot(history, samples, out: Path) -> None:
-    """training_curves.png and reward_before_after.png in ``out``."""
-    import matplotlib.pyplot as plt
-
-    for fig, name in ((plot_training_curves(history), "training_curves.png"),
-                      (plot_rewards(samples), "reward_before_after.png")):  # fmt: skip
-        fig.savefig(out / name)
-        plt.close(fig)
 
 
 def summary_table(metrics: dict) -> str:

@@ -91,3 +91,21 @@ def test_cli_starts_from_a_save_pretrained_checkpoint(tmp_path):
     assert f"loading {tmp_path / 'ckpt'}" in proc.stdout
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["model"] == str(tmp_path / "ckpt") and m["eval"]["valid_rate_reference"] > 0.5
+
+
+def test_plots_draw_the_history_and_the_samples(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dpo_teach.finetune_plots import _moving_average, plot_training_curves, save_run_plots
+
+    assert _moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+    keys = ("loss", "rewards/margins", "rewards/accuracies")
+    history = [{"step": i, **{k: 1.0 / (i + 1) for k in keys}} for i in range(50)]
+    samples = [{"reference_reward": r, "policy_reward": r + 1.5} for r in (-0.5, 0.0)]
+    fig = plot_training_curves(history)
+    assert [ax.get_title() for ax in fig.axes] == list(keys)
+    assert list(fig.axes[0].lines[0].get_ydata()) == [h["loss"] for h in history]
+    save_run_plots(history, samples, tmp_path)
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    assert (tmp_path / "reward_before_after.png").stat().st_size > 0
