@@ -42,3 +42,22 @@ def random_batch(seed: int, n: int = 64, scale: float = 5.0):
     """Four arrays of sequence log-probs (<= 0) for n preference pairs."""
     rng = np.random.default_rng(seed)
     return [-rng.exponential(scale, size=n) for _ in range(4)]
+
+
+def tiny_gpt2(seed: int = 0, vocab_size: int = 13, n_positions: int = 24):
+    """A 1-layer, 16-wide GPT-2 with token 0 as BOS/EOS/PAD, for log-prob and trainer tests."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=n_positions,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+        loss_type="ForCausalLM",
+    )
+    return GPT2LMHeadModel(config)

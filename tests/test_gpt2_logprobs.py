@@ -4,8 +4,8 @@ import math
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
+from conftest import tiny_gpt2
 from dpo_teach.logprobs import IGNORE_INDEX, build_prompt_completion_batch, sequence_logps
 
 WILD = [50.0, -50.0, 3.0]  # logits at positions that must not count
@@ -82,19 +82,7 @@ def test_bad_shapes_and_empty_prompt_raise():
 
 
 def test_gpt2_matches_token_loop_and_ignores_right_padding():
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=11,
-        n_positions=16,
-        n_embd=16,
-        n_layer=1,
-        n_head=2,
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-        loss_type="ForCausalLM",
-    )
-    model = GPT2LMHeadModel(config).eval().double()
+    model = tiny_gpt2(seed=0, vocab_size=11, n_positions=16).eval().double()
     prompts, completions = [[1, 2, 3], [4]], [[5, 6, 0], [7, 0]]
     batch = build_prompt_completion_batch(prompts, completions, pad_token_id=0)
     with torch.no_grad():

@@ -4,8 +4,8 @@ import math
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
+from conftest import tiny_gpt2
 from dpo_teach import torch_dpo
 from dpo_teach.trainer import (
     DPOConfig,
@@ -19,19 +19,7 @@ PAD = 0
 
 
 def tiny_model(seed=0):
-    torch.manual_seed(seed)
-    config = GPT2Config(
-        vocab_size=13,
-        n_positions=24,
-        n_embd=16,
-        n_layer=1,
-        n_head=2,
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-        loss_type="ForCausalLM",
-    )
-    return GPT2LMHeadModel(config)
+    return tiny_gpt2(seed)
 
 
 def toy_pairs(n=12, seed=0):
