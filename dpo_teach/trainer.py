@@ -52,6 +52,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from . import _checks
 from .logprobs import build_prompt_completion_batch, sequence_logps
 from .torch_dpo import dpo_loss_unchecked
 
@@ -173,8 +174,7 @@ class DPOTrainer:
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
-        if config.beta <= 0:
-            raise ValueError(f"beta must be > 0, got {config.beta}")
+        _checks.check_beta(config.beta)  # the same error as dpo_loss gives (also NaN and inf)
         self.config, self.pairs, self.pad_token_id = config, list(pairs), pad_token_id
         self.device = next(policy.parameters()).device
         self.policy, self.ref_model = policy, ref_model
