@@ -21,6 +21,7 @@ import torch
 from . import reviews
 from .logprobs import build_prompt_completion_batch, sequence_logps
 from .sampling import sample_completions
+from .torch_dpo import implicit_reward
 from .trainer import precompute_ref_logps
 
 __all__ = ["reward_accuracy", "completion_logps", "evaluate_samples"]
@@ -33,7 +34,7 @@ def reward_accuracy(policy, ref_model, token_pairs, beta: float, pad_token_id: i
     # the same batched log-prob pass works for any model: policy first, then the reference
     pol_c, pol_r = precompute_ref_logps(policy, token_pairs, pad_token_id, 64, device)
     ref_c, ref_r = precompute_ref_logps(ref_model, token_pairs, pad_token_id, 64, device)
-    r_w, r_l = beta * (pol_c - ref_c), beta * (pol_r - ref_r)  # $\hat r_w$, $\hat r_l$
+    r_w, r_l = implicit_reward(pol_c, ref_c, beta), implicit_reward(pol_r, ref_r, beta)
     return {
         "reward_accuracy": float((r_w > r_l).float().mean()),
         "reward_margin": float((r_w - r_l).mean()),
