@@ -8,11 +8,12 @@ grouped by length, so no padding (and no position-id bookkeeping) is ever needed
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 
 import torch
+
+from .trainer import _autocast
 
 __all__ = ["sample_completions"]
 
@@ -60,9 +61,7 @@ def sample_completions(
     for i, p in enumerate(prompt_ids):
         groups[len(p)].append(i)
     completions: list[list[int] | None] = [None] * len(prompt_ids)
-    amp = device.type == "cuda" and bf16
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-    with autocast:
+    with _autocast(device, bf16):
         for length in sorted(groups):
             members = groups[length]
             for start in range(0, len(members), batch_size):

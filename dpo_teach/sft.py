@@ -7,7 +7,6 @@ mean token cross-entropy over BOS + review + EOS; padding is masked with -100.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .logprobs import build_prompt_completion_batch
+from .trainer import _autocast
 
 __all__ = ["sft_train"]
 
@@ -55,14 +55,13 @@ def sft_train(
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress_))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    amp = device.type == "cuda" and bf16
     rng = random.Random(seed)
     losses = []
     model.train()
     for _ in tqdm(range(steps), desc="SFT", disable=not progress):
         rows = rng.sample(encoded, batch_size) if batch_size <= len(encoded) else encoded
         batch = build_prompt_completion_batch([[bos]] * len(rows), rows, eos, device)
-        with torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext():
+        with _autocast(device, bf16):
             logits = model(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
             ).logits  # (B, T, V)
