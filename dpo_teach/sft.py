@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .logprobs import build_prompt_completion_batch
+from .logprobs import IGNORE_INDEX, build_prompt_completion_batch
 from .trainer import _autocast
 
 __all__ = ["sft_train"]
@@ -67,7 +67,7 @@ def sft_train(
             ).logits  # (B, T, V)
         # token t predicts token t + 1; fp32 cross-entropy, mean over the unmasked tokens
         loss = F.cross_entropy(
-            logits[:, :-1].float().flatten(0, 1), batch["labels"][:, 1:].flatten(), ignore_index=-100
+            logits[:, :-1].float().flatten(0, 1), batch["labels"][:, 1:].flatten(), ignore_index=IGNORE_INDEX
         )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
