@@ -21,6 +21,7 @@ __all__ = [
     "label_pairs",
     "write_preference_jsonl",
     "load_preference_jsonl",
+    "encode_prompts",
     "tokenize_pairs",
 ]
 
@@ -119,6 +120,12 @@ def load_preference_jsonl(path: str | Path) -> list[dict]:
     if not rows:
         raise ValueError(f"{path} holds no preference pairs")
     return rows
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
+    """Prompt texts -> token ids as the policy sees them: BOS + prompt (as in :func:`tokenize_pairs`)."""
+    bos = tokenizer.bos_token_id
+    return [[bos] + ids for ids in tokenizer(list(prompts))["input_ids"]]
 
 
 def tokenize_pairs(rows: Sequence[dict], tokenizer) -> list[dict]:

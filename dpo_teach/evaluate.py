@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from . import reviews
+from .data import encode_prompts
 from .logprobs import build_prompt_completion_batch, sequence_logps
 from .sampling import sample_completions
 from .torch_dpo import implicit_reward
@@ -74,8 +75,8 @@ def evaluate_samples(
     ``win_rate_vs_reference``, ``kl_to_reference``, ``valid_rate_reference``,
     ``valid_rate_policy``; samples are dicts with the prompt and both completions.
     """
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    prompt_ids = [[bos] + ids for ids in tokenizer(list(prompts))["input_ids"]]
+    eos = tokenizer.eos_token_id
+    prompt_ids = encode_prompts(tokenizer, prompts)
     result = {}
     for name, model, s in (("reference", ref_model, seed), ("policy", policy, seed + 1)):
         completions = sample_completions(model, prompt_ids, eos, max_new_tokens, seed=s)

@@ -201,12 +201,11 @@ def _set_threads(threads, model, device) -> None:
 def sample_preference_pairs(model, tokenizer, prompts, seed):
     """Two completions per prompt from ``model`` (the SFT reference, as in Sec. 6.1), labelled
     by the better true reward; returns ``{"prompt", "chosen", "rejected"}`` rows."""
-    from .data import label_pairs
+    from .data import encode_prompts, label_pairs
     from .sampling import sample_completions
 
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    prompt_ids = [[bos] + ids for ids in tokenizer(list(prompts))["input_ids"]]
-    a, b = (sample_completions(model, prompt_ids, eos, seed=seed + k) for k in (0, 1))
+    prompt_ids = encode_prompts(tokenizer, prompts)
+    a, b = (sample_completions(model, prompt_ids, tokenizer.eos_token_id, seed=seed + k) for k in (0, 1))
     decode = lambda c: tokenizer.batch_decode(c, skip_special_tokens=True)  # noqa: E731
     return label_pairs(prompts, decode(a), decode(b), labeling="better", seed=seed)
 
