@@ -157,6 +157,7 @@ def _autocast(device: torch.device, bf16: bool):
 def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, device="cpu", bf16=True):
     """The reference's summed log-probs of every pair's chosen and rejected completion, (N,) each."""
     device = torch.device(device)
+    was_training = ref_model.training
     ref_model.eval()
     chosen, rejected = [], []
     for start in range(0, len(pairs), batch_size):
@@ -165,6 +166,7 @@ def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, device="
             c, r = concatenated_logps(ref_model, batch)
         chosen.append(c.float())
         rejected.append(r.float())
+    ref_model.train(was_training)  # leave the model's mode as it was (reward_accuracy passes the policy)
     return torch.cat(chosen), torch.cat(rejected)
 
 
