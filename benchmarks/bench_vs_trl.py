@@ -1,11 +1,11 @@
 r"""Our DPO trainer against TRL's ``DPOTrainer``: same GPT-2, same batch, same loss, and speed.
 
 1. **Equality.** One batch of preference pairs, one policy and one reference (the same weights
-   on both sides). Ours: :func:`dpo_teach.trainer.compute_loss_and_metrics`. TRL: its own
+   on both sides). Ours: :func:`dpo_teach.gpt2.trainer.compute_loss_and_metrics`. TRL: its own
    ``DPOTrainer.compute_loss`` on the batch its own collator builds (TRL is never re-derived
    here). Reported: the largest absolute difference of the loss (Eq. 7 of arXiv:2305.18290),
    of every TRL-named metric and of the policy gradient.
-2. **Speed.** N optimizer steps of :meth:`dpo_teach.trainer.DPOTrainer.train` and of TRL's
+2. **Speed.** N optimizer steps of :meth:`dpo_teach.gpt2.trainer.DPOTrainer.train` and of TRL's
    ``DPOTrainer.train()`` on identical settings (model, pairs per step, sequence length, AdamW,
    learning rate, clipping, precision, device, threads, reference log-probs precomputed or
    not), in the same process, alternating ours/TRL ``--repeats`` times. Every step after the
@@ -39,11 +39,12 @@ import warnings
 
 import torch
 
-from dpo_teach import data, finetune, models, reviews, tokenizer
-from dpo_teach import trainer as ours
+from dpo_teach.gpt2 import data, logprobs, models, reviews, tokenizer
+from dpo_teach.gpt2 import trainer as ours
+from dpo_teach.runtime import cpu_threads
 
 H100_BF16_PEAK_FLOPS = 989e12  # dense bf16, H100 SXM: the denominator of the MFU estimate
-# dpo_teach.trainer builds torch AdamW fused on CUDA and with the default kernel on CPU: give
+# dpo_teach.gpt2.trainer builds torch AdamW fused on CUDA and with the default kernel on CPU: give
 # TRL the same kernel (its own default is the fused one everywhere)
 TRL_OPTIM = {"cuda": "adamw_torch_fused", "cpu": "adamw_torch"}
 
@@ -58,7 +59,7 @@ PRESETS = {
 @dataclasses.dataclass
 class Settings:
     device: str  # "cpu" or "cuda"
-    preset: str  # model preset of dpo_teach.models ("tiny" or "small")
+    preset: str  # model preset of dpo_teach.gpt2.models ("tiny" or "small")
     batch_size: int  # preference pairs per step (2x sequences per forward pass)
     prompt_len: int  # prompt tokens after BOS
     completion_len: int  # completion tokens, EOS included
@@ -70,7 +71,7 @@ class Settings:
     max_grad_norm: float  # global-norm clipping, both sides
     ref_logps: str  # "precompute" (once, untimed) or "per-step" (reference forward every step)
     bf16: bool  # bf16 autocast (CUDA only; CPU runs fp32)
-    threads: int | None  # torch intra-op threads (None: as dpo_teach.finetune picks)
+    threads: int | None  # torch intra-op threads (None: as dpo_teach.runtime.cpu_threads picks)
     seed: int
 
     @property
@@ -186,7 +187,7 @@ def check_equality(world: World, s: Settings) -> dict:
     trl = trl_trainer(world, s, max_steps=1, precompute=False)
     trl_batch = trl.data_collator([trl.train_dataset[i] for i in range(s.batch_size)])
     trl_batch = {k: v.to(s.device) for k, v in trl_batch.items()}
-    batch = ours.collate_pairs(pairs[: s.batch_size], tok.pad_token_id, s.device)
+    batch = logprobs.collate_pairs(pairs[: s.batch_size], tok.pad_token_id, s.device)
     trl_labels = trl_batch["input_ids"].masked_fill(trl_batch["completion_mask"] == 0, -100)
     if not (torch.equal(batch["input_ids"], trl_batch["input_ids"])
             and torch.equal(batch["labels"], trl_labels)):
@@ -202,12 +203,12 @@ def check_equality(world: World, s: Settings) -> dict:
     trl_metrics["loss"] = trl_loss.item()
 
     policy, ref = world.fresh_models(s.device)
-    ours.disable_dropout(policy)
-    ours.disable_dropout(ref)
+    models.disable_dropout(policy)
+    models.disable_dropout(ref)
     ref.eval()
     policy.train()
     with torch.no_grad():
-        ref_chosen, ref_rejected = ours.concatenated_logps(ref, batch)
+        ref_chosen, ref_rejected = logprobs.concatenated_logps(ref, batch)
     loss, metrics = ours.compute_loss_and_metrics(policy, batch, ref_chosen, ref_rejected, s.beta)
     loss.backward()
     diffs = {k: abs(float(v) - trl_metrics[k]) for k, v in metrics.items()}
@@ -384,8 +385,8 @@ def main(argv=None) -> dict:
 def _run(s: Settings, as_json: bool, trl_version: str, transformers_version: str) -> dict:
     world = build_world(s)
     n_params = models.count_parameters(world.ref_model)
-    if s.threads is None:  # the thread policy of dpo_teach.finetune, for both sides
-        s.threads = finetune.cpu_threads(n_params, s.device) or torch.get_num_threads()
+    if s.threads is None:  # the thread policy of python -m dpo_teach.finetune, for both sides
+        s.threads = cpu_threads(n_params, s.device) or torch.get_num_threads()
     torch.set_num_threads(s.threads)
     print(f"preset {s.preset} ({n_params:,} parameters), {s.batch_size} pairs x {s.seq_len} "
           f"tokens, {s.device}, {s.threads} threads, reference log-probs {s.ref_logps}")

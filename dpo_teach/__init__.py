@@ -17,9 +17,33 @@ Glossary: paper symbol -> name in the code
 :math:`\pi^*`                              ``bandit.optimal_policy`` (Eq. 4)
 =========================================  ==========================================
 
-The formulas live twice, with identical names and signatures: :mod:`dpo_teach.numpy_dpo`
-and :mod:`dpo_teach.torch_dpo`. Import the one you need; this package import stays cheap
-(no torch) so ``import dpo_teach`` is instant.
+The course as folders: part 1, the formulas, twice (:mod:`dpo_teach.numpy_dpo` and
+:mod:`dpo_teach.torch_dpo`, same names and signatures); part 2, the exact tabular world
+(:mod:`dpo_teach.bandit`); part 3, DPO on a small GPT-2 (:mod:`dpo_teach.gpt2`, files in
+pipeline order); part 4, the exercises (:mod:`dpo_teach.exercises`).
+
+``import dpo_teach`` is instant (no torch); each part loads on first use, so
+``dpo_teach.torch_dpo.dpo_loss(...)`` works after a bare ``import dpo_teach``.
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+_SUBMODULES = frozenset({
+    "numpy_dpo", "torch_dpo", "bandit", "gpt2", "exercises", "worked_example",
+    "runtime", "plotting", "finetune",
+})  # fmt: skip
+
+
+def __getattr__(name: str):
+    """Load a submodule on first attribute access (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dpo_teach' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

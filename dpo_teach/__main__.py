@@ -1,73 +1,22 @@
-r"""``python -m dpo_teach``: the 0.6 / 0.4 worked example as a table.
-
-One prompt x, two answers; the policy gives pi_theta(y_1|x) = 0.6 and pi_theta(y_2|x) = 0.4,
-the reference gives 0.5 and 0.5, and y_1 is preferred (y_w = y_1, y_l = y_2).
-For several beta the table shows the implicit rewards (Sec. 4-5), the Bradley-Terry probability
-(Eq. 1), the DPO loss (Eq. 7) and the gradient weight sigma(r_hat_l - r_hat_w) (Sec. 4).
-"""
+"""``python -m dpo_teach``: print the 0.6 / 0.4 worked example (see :mod:`dpo_teach.worked_example`)."""
 
 from __future__ import annotations
 
-import math
+import argparse
 
-from . import numpy_dpo as nd
-
-BETAS = (0.1, 0.5, 1.0, 2.0, 5.0)
-POLICY = (0.6, 0.4)  # pi_theta(y_w | x), pi_theta(y_l | x)
-REFERENCE = (0.5, 0.5)  # pi_ref(y_w | x), pi_ref(y_l | x)
+from .worked_example import explain
 
 
-def worked_example(betas=BETAS) -> list[dict]:
-    """One row per beta: rewards, P(y_w > y_l), loss and gradient weight for the toy example."""
-    # log-probabilities: the library takes logs, never raw probabilities
-    pc, pr = (math.log(p) for p in POLICY)
-    rc, rr = (math.log(p) for p in REFERENCE)
-    rows = []
-    for beta in betas:
-        losses, r_w, r_l = nd.dpo_loss(pc, pr, rc, rr, beta=beta)
-        _, grad_l = nd.dpo_loss_grad(pc, pr, rc, rr, beta=beta)
-        rows.append(
-            {
-                "beta": beta,
-                "r_hat_w": float(r_w),
-                "r_hat_l": float(r_l),
-                "margin": float(r_w - r_l),
-                "p_w_over_l": float(nd.bt_probability(r_w, r_l)),
-                "loss": float(losses),
-                "grad_weight": float(grad_l) / beta,  # w = sigma(r_hat_l - r_hat_w)
-            }
-        )
-    return rows
-
-
-def format_table(rows: list[dict]) -> str:
-    header = (
-        f"{'beta':>6} {'r_hat_w':>9} {'r_hat_l':>9} {'margin':>8} {'P(y_w>y_l)':>11} {'loss':>8} {'w':>7}"
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m dpo_teach",
+        description="Print the DPO worked example: one prompt, two answers with policy probabilities "
+        "0.6 / 0.4 and reference 0.5 / 0.5; implicit rewards, Bradley-Terry probability, loss and "
+        "gradient weight for several beta (arXiv:2305.18290, Eq. 1 and 7).",
+        epilog="More: python -m dpo_teach.finetune --help (DPO on a tiny GPT-2), and the notebooks.",
     )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        lines.append(
-            f"{r['beta']:>6.2f} {r['r_hat_w']:>+9.4f} {r['r_hat_l']:>+9.4f} {r['margin']:>+8.4f} "
-            f"{r['p_w_over_l']:>11.4f} {r['loss']:>8.4f} {r['grad_weight']:>7.4f}"
-        )
-    return "\n".join(lines)
-
-
-def main() -> None:
-    print("DPO worked example (arXiv:2305.18290)")
-    print(f"  policy    pi_theta(y_w|x) = {POLICY[0]}, pi_theta(y_l|x) = {POLICY[1]}")
-    print(f"  reference pi_ref(y_w|x)   = {REFERENCE[0]}, pi_ref(y_l|x)   = {REFERENCE[1]}\n")
-    print("  r_hat = beta * log(pi_theta / pi_ref)        implicit reward")
-    print("  P(y_w > y_l) = sigmoid(r_hat_w - r_hat_l)    Bradley-Terry, Eq. 1")
-    print("  loss = -log sigmoid(r_hat_w - r_hat_l)       DPO, Eq. 7")
-    print("  w = sigmoid(r_hat_l - r_hat_w)               gradient weight, Sec. 4\n")
-    print(format_table(worked_example()))
-    print(
-        "\nAt beta = 1, P(y_w > y_l) = 0.6 / (0.6 + 0.4) = 0.6 exactly: with equal reference"
-        "\nprobabilities, exp(r_hat) is the policy probability up to a common factor."
-        "\nA larger beta keeps the policy closer to the reference: the same probability"
-        "\nratio is read as a larger reward gap."
-    )
+    parser.parse_args(argv)
+    print(explain())
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ __all__ = [
     "log_sigmoid",
     "implicit_reward",
     "bt_probability",
+    "margin",
     "dpo_loss",
     "dpo_loss_grad",
     "paper_dpo_loss",
+    "margin_unchecked",
+    "dpo_loss_unchecked",
 ]
 
 
@@ -107,20 +110,48 @@ def bt_probability(reward_1, reward_2):
     return _sigmoid(reward_1 - reward_2)
 
 
-def _margin_and_rewards(pc, pr, rc, rr, beta):
-    """Checked inputs -> (margin, chosen_rewards, rejected_rewards), all with beta."""
+def _checked(pc, pr, rc, rr, beta):
+    """The five arguments of :func:`margin` / :func:`dpo_loss`, checked: four log-prob arrays, beta."""
     names = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
     arrays = [_logps(n, x) for n, x in zip(names, (pc, pr, rc, rr))]
     _checks.check_same_shape(dict(zip(names, (a.shape for a in arrays))))
-    beta = _checks.check_beta(beta)
-    pc, pr, rc, rr = arrays
+    return (*arrays, _checks.check_beta(beta))
+
+
+def margin_unchecked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    """:func:`margin` without input checks: for inner loops whose inputs are already checked."""
+    # $\hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w)
+    #                     - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
+    return beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+
+
+def margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    r"""The DPO margin, the argument of the sigmoid in Eq. (7) of arXiv:2305.18290:
+
+    .. math:: \hat r_\theta(x, y_w) - \hat r_\theta(x, y_l) = \beta\Big[\big(\log\pi_\theta(y_w \mid x)
+        - \log\pi_\mathrm{ref}(y_w \mid x)\big) - \big(\log\pi_\theta(y_l \mid x)
+        - \log\pi_\mathrm{ref}(y_l \mid x)\big)\Big]
+
+    Positive when the implicit reward prefers the chosen answer. Same five arguments as
+    :func:`dpo_loss`; returns the inputs' shape.
+    """
+    return margin_unchecked(
+        *_checked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta)
+    )
+
+
+def dpo_loss_unchecked(
+    policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+):
+    """:func:`dpo_loss` without input checks: for inner loops whose inputs are already checked."""
     # $\hat r_\theta(x, y_w)$ and $\hat r_\theta(x, y_l)$
-    chosen_rewards = beta * (pc - rc)
-    rejected_rewards = beta * (pr - rr)
-    # margin $= \hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w)
-    #                             - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
-    margin = beta * ((pc - rc) - (pr - rr))
-    return beta, margin, chosen_rewards, rejected_rewards
+    chosen_rewards = beta * (policy_chosen_logps - ref_chosen_logps)
+    rejected_rewards = beta * (policy_rejected_logps - ref_rejected_logps)
+    m = margin_unchecked(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    losses = -_log_sigmoid(m)  # stable: -log sigma(m) = logaddexp(0, -m)
+    return losses, chosen_rewards, rejected_rewards
 
 
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
@@ -136,11 +167,9 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
         ``(losses, chosen_rewards, rejected_rewards)``, each of the inputs' shape; the rewards
         are :math:`\hat r_\theta(x, y_w)` and :math:`\hat r_\theta(x, y_l)` and include beta.
     """
-    _, margin, chosen_rewards, rejected_rewards = _margin_and_rewards(
-        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    return dpo_loss_unchecked(
+        *_checked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta)
     )
-    losses = -_log_sigmoid(margin)  # stable: -log sigma(m) = logaddexp(0, -m)
-    return losses, chosen_rewards, rejected_rewards
 
 
 def dpo_loss_grad(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
@@ -157,10 +186,10 @@ def dpo_loss_grad(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, 
     Returns:
         ``(grad_policy_chosen_logps, grad_policy_rejected_logps)``.
     """
-    beta, margin, _, _ = _margin_and_rewards(
+    pc, pr, rc, rr, beta = _checked(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
     )
-    w = _sigmoid(-margin)  # $\sigma(\hat r_l - \hat r_w)$
+    w = _sigmoid(-margin_unchecked(pc, pr, rc, rr, beta))  # $\sigma(\hat r_l - \hat r_w)$
     return -beta * w, beta * w
 
 

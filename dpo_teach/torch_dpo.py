@@ -22,9 +22,11 @@ __all__ = [
     "log_sigmoid",
     "implicit_reward",
     "bt_probability",
+    "margin",
     "dpo_loss",
     "dpo_loss_grad",
     "paper_dpo_loss",
+    "margin_unchecked",
     "dpo_loss_unchecked",
 ]
 
@@ -101,10 +103,33 @@ def bt_probability(reward_1, reward_2):
 
 
 def _checked(pc, pr, rc, rr, beta):
+    """The five arguments of :func:`margin` / :func:`dpo_loss`, checked: four log-prob tensors, beta."""
     names = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
     tensors = [_logps(n, x) for n, x in zip(names, (pc, pr, rc, rr))]
     _checks.check_same_shape(dict(zip(names, (t.shape for t in tensors))))
     return (*tensors, _checks.check_beta(beta))
+
+
+def margin_unchecked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    """:func:`margin` without input checks (no host syncs): for a training loop's hot path."""
+    # $\hat r_w - \hat r_l = \beta[(\log\pi_\theta^w - \log\pi_{ref}^w)
+    #                     - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
+    return beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+
+
+def margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    r"""The DPO margin, the argument of the sigmoid in Eq. (7) of arXiv:2305.18290:
+
+    .. math:: \hat r_\theta(x, y_w) - \hat r_\theta(x, y_l) = \beta\Big[\big(\log\pi_\theta(y_w \mid x)
+        - \log\pi_\mathrm{ref}(y_w \mid x)\big) - \big(\log\pi_\theta(y_l \mid x)
+        - \log\pi_\mathrm{ref}(y_l \mid x)\big)\Big]
+
+    Positive when the implicit reward prefers the chosen answer. Same five arguments as
+    :func:`dpo_loss`; returns the inputs' shape (differentiable, not detached).
+    """
+    return margin_unchecked(
+        *_checked(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta)
+    )
 
 
 def dpo_loss_unchecked(
@@ -114,9 +139,10 @@ def dpo_loss_unchecked(
     # $\hat r_\theta(x, y_w)$, $\hat r_\theta(x, y_l)$: logged only, so detached
     chosen_rewards = (beta * (policy_chosen_logps - ref_chosen_logps)).detach()
     rejected_rewards = (beta * (policy_rejected_logps - ref_rejected_logps)).detach()
-    # margin $= \beta[(\log\pi_\theta^w - \log\pi_{ref}^w) - (\log\pi_\theta^l - \log\pi_{ref}^l)]$
-    margin = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    losses = -F.logsigmoid(margin)  # stable form of -log(sigmoid(margin))
+    m = margin_unchecked(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    losses = -F.logsigmoid(m)  # stable form of -log(sigmoid(m))
     return losses, chosen_rewards, rejected_rewards
 
 
@@ -156,8 +182,7 @@ def dpo_loss_grad(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, 
     pc, pr, rc, rr, beta = _checked(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
     )
-    margin = beta * ((pc - rc) - (pr - rr)).detach()
-    w = torch.sigmoid(-margin)  # $\sigma(\hat r_l - \hat r_w)$
+    w = torch.sigmoid(-margin_unchecked(pc, pr, rc, rr, beta).detach())  # $\sigma(\hat r_l - \hat r_w)$
     return -beta * w, beta * w
 
 

@@ -50,8 +50,16 @@ def test_against_trl_equal_loss_and_json_line(bench, capsys):
     pytest.importorskip("trl", reason="TRL is the benchmark-only peer (pip install -e '.[bench]')")
     result = bench.main([*MICRO, "--json"])
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    for key in ("speedup_vs_trl", "max_abs_loss_diff", "ours_tokens_per_s", "trl_tokens_per_s",
-                "device", "batch_size", "seq_len", "steps"):
+    for key in (
+        "speedup_vs_trl",
+        "max_abs_loss_diff",
+        "ours_tokens_per_s",
+        "trl_tokens_per_s",
+        "device",
+        "batch_size",
+        "seq_len",
+        "steps",
+    ):
         assert key in last, key
     assert last == json.loads(json.dumps(result))
     assert result["device"] == "cpu"

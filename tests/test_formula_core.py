@@ -1,4 +1,6 @@
-"""The formula core: NumPy twin vs torch twin vs torch autograd vs finite differences vs `math`."""
+"""The formula core: NumPy twin vs torch twin vs torch autograd vs finite differences vs `math`.
+
+Bad input is tested in test_formula_core_bad_input.py."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from hypothesis import strategies as st
 
 import dpo_teach.numpy_dpo as nd
 import dpo_teach.torch_dpo as td
-from conftest import TWINS, random_batch
+from helpers import random_batch
 
 LN2 = math.log(2.0)
-FUNCS = ["dpo_loss", "dpo_loss_grad"]
+# every function of the five DPO arguments, checked and unchecked
+FIVE_ARG_FUNCS = ["margin", "dpo_loss", "dpo_loss_grad", "margin_unchecked", "dpo_loss_unchecked"]
 
 
 def math_loss(margin: float) -> float:
@@ -36,6 +39,7 @@ def test_margin_zero_gives_ln2(twin):
     np.testing.assert_allclose(twin.np_(losses), LN2, rtol=0, atol=1e-15)
     np.testing.assert_array_equal(twin.np_(r_w), 0.0)
     np.testing.assert_array_equal(twin.np_(r_l), 0.0)
+    np.testing.assert_array_equal(twin.np_(twin.mod.margin(logps, logps - 1.0, logps, logps - 1.0, 0.1)), 0.0)
     g_w, g_l = twin.mod.dpo_loss_grad(logps, logps - 1.0, logps, logps - 1.0, beta=0.1)
     np.testing.assert_allclose(twin.np_(g_w), -0.05, atol=1e-16)  # -beta * sigma(0)
     np.testing.assert_allclose(twin.np_(g_l), +0.05, atol=1e-16)
@@ -48,6 +52,7 @@ def test_toy_example_at_beta_one_gives_exactly_0_6(twin):
     assert abs(float(r_l) - math.log(0.8)) < 1e-15
     assert abs(float(twin.mod.bt_probability(r_w, r_l)) - 0.6) < 1e-15
     assert abs(float(losses) + math.log(0.6)) < 1e-15
+    assert abs(float(twin.mod.margin(pc, pr, rc, rr, 1.0)) - math.log(1.5)) < 1e-15  # log(1.2 / 0.8)
     _, g_l = twin.mod.dpo_loss_grad(pc, pr, rc, rr, beta=1.0)
     assert abs(float(g_l) - 0.4) < 1e-15  # w = sigma(r_l - r_w) = 1 - 0.6
 
@@ -74,8 +79,11 @@ def test_agrees_with_plain_math(twin, seed):
     beta = [0.05, 0.1, 0.5, 1.0, 3.0][seed]
     losses, r_w, r_l = twin.mod.dpo_loss(*map(twin.arr, (pc, pr, rc, rr)), beta=beta)
     g_w, g_l = twin.mod.dpo_loss_grad(*map(twin.arr, (pc, pr, rc, rr)), beta=beta)
+    margins = twin.np_(twin.mod.margin(*map(twin.arr, (pc, pr, rc, rr)), beta=beta))
+    assert margins.dtype == np.float64 and margins.shape == pc.shape
     for i in range(len(pc)):
         m = beta * ((pc[i] - rc[i]) - (pr[i] - rr[i]))
+        assert math.isclose(margins[i], m, rel_tol=1e-12, abs_tol=1e-12)
         assert math.isclose(twin.np_(losses)[i], math_loss(m), rel_tol=1e-12, abs_tol=1e-300)
         assert math.isclose(twin.np_(r_w)[i], beta * (pc[i] - rc[i]), rel_tol=1e-12, abs_tol=1e-15)
         assert math.isclose(twin.np_(r_l)[i], beta * (pr[i] - rr[i]), rel_tol=1e-12, abs_tol=1e-15)
@@ -84,10 +92,13 @@ def test_agrees_with_plain_math(twin, seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("func", FUNCS + ["paper"])
+@pytest.mark.parametrize("func", FIVE_ARG_FUNCS + ["paper"])
 def test_twins_agree(seed, func):
     batch = random_batch(100 + seed)
     np_out, t_out = _call_both(func, batch, beta=0.3)
+    if func.startswith("margin"):  # one array, not a tuple
+        np_out, t_out = (np_out,), (t_out,)
+    assert len(np_out) == len(t_out)
     for a, b in zip(np_out, t_out):
         assert b.dtype == torch.float64 and a.dtype == np.float64
         np.testing.assert_allclose(a, b.numpy(), rtol=1e-14, atol=1e-15)
@@ -103,6 +114,41 @@ def _call_both(func, batch, beta):
             td.paper_dpo_loss(torch.tensor(pi), torch.tensor(ref), torch.tensor(yw), torch.tensor(yl), beta),
         )
     return getattr(nd, func)(*batch, beta=beta), getattr(td, func)(*map(torch.tensor, batch), beta=beta)
+
+
+def test_both_twins_export_the_same_names():
+    assert nd.__all__ == td.__all__
+    assert {"margin", "margin_unchecked", "dpo_loss_unchecked"} <= set(nd.__all__)
+    for name in nd.__all__:
+        assert callable(getattr(nd, name)) and callable(getattr(td, name)), name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_margin_is_the_reward_difference_of_dpo_loss(twin, seed):
+    batch = [twin.arr(x) for x in random_batch(400 + seed)]
+    beta = [0.1, 0.7, 4.0][seed]
+    _, r_w, r_l = (twin.np_(x) for x in twin.mod.dpo_loss(*batch, beta))
+    m = twin.np_(twin.mod.margin(*batch, beta))
+    np.testing.assert_allclose(m, r_w - r_l, rtol=1e-12, atol=1e-12)
+    # ... and the loss is -log sigma(margin), the gradient weight sigma(-margin)
+    losses, _, _ = twin.mod.dpo_loss(*batch, beta)
+    np.testing.assert_allclose(twin.np_(losses), -twin.np_(twin.mod.log_sigmoid(twin.arr(m))), rtol=1e-13)
+    _, g_l = twin.mod.dpo_loss_grad(*batch, beta)
+    np.testing.assert_allclose(twin.np_(g_l), beta * twin.np_(twin.mod.sigmoid(twin.arr(-m))), rtol=1e-13)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("name", ["margin", "dpo_loss"])
+def test_unchecked_equals_checked_on_valid_input(twin, name, seed):
+    batch = [twin.arr(x) for x in random_batch(500 + seed)]
+    checked = getattr(twin.mod, name)(*batch, 0.25)
+    unchecked = getattr(twin.mod, f"{name}_unchecked")(*batch, 0.25)
+    if name == "margin":
+        checked, unchecked = (checked,), (unchecked,)
+    assert len(checked) == len(unchecked)
+    for a, b in zip(checked, unchecked):
+        assert type(a) is type(b) and a.dtype == b.dtype
+        np.testing.assert_array_equal(twin.np_(a), twin.np_(b))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -154,6 +200,9 @@ def test_swapping_chosen_and_rejected_flips_the_margin(twin):
     np.testing.assert_array_equal(r_l_s, r_w)
     # softplus(-m) - softplus(m) = -m
     np.testing.assert_allclose(loss - loss_s, -(r_w - r_l), rtol=1e-12, atol=1e-14)
+    m, m_s = (twin.np_(twin.mod.margin(*args, 0.2)) for args in ((pc, pr, rc, rr), (pr, pc, rr, rc)))
+    assert (m != 0).all()
+    np.testing.assert_array_equal(m_s, -m)  # a - b = -(b - a) exactly in floating point
 
 
 @pytest.mark.parametrize("margin", [5e4, -5e4, 1e4, -1e4, 800.0, -800.0, 40.0, -40.0])
@@ -166,6 +215,7 @@ def test_extreme_margins_are_exact_and_finite(twin, margin):
     g_w, g_l = (twin.np_(x)[0] for x in twin.mod.dpo_loss_grad(pc, pr, ref, ref, beta))
     assert math.isfinite(losses) and math.isfinite(g_w) and math.isfinite(g_l)
     assert math.isclose(r_w - r_l, margin, rel_tol=1e-12)
+    assert math.isclose(float(twin.np_(twin.mod.margin(pc, pr, ref, ref, beta))[0]), margin, rel_tol=1e-12)
     assert math.isclose(losses, math_loss(margin), rel_tol=1e-12, abs_tol=1e-300)
     assert -beta <= g_w <= 0 <= g_l <= beta
     if margin <= -800:  # loss ~ -margin, gradient saturates at beta (wrong pairs pushed hardest)
@@ -197,6 +247,10 @@ def test_dtypes_are_preserved():
     assert nd.dpo_loss(*(np.float32([-1.0]),) * 4, 1)[0].dtype == np.float32
     assert td.dpo_loss(-1.0, -2.0, -1.0, -1.0, 1)[0].dtype == torch.float64  # Python floats -> float64
     assert td.dpo_loss(*(torch.tensor([-1.0]),) * 4, 1)[0].dtype == torch.float32
+    assert nd.margin(-1, -2, -1, -1, 1).dtype == np.float64
+    assert nd.margin(*(np.float32([-1.0]),) * 4, 1).dtype == np.float32
+    assert td.margin(-1.0, -2.0, -1.0, -1.0, 1).dtype == torch.float64
+    assert td.margin(*(torch.tensor([-1.0]),) * 4, 1).dtype == torch.float32
     assert td.sigmoid(torch.tensor([1, 2])).dtype == torch.float64
 
 
@@ -231,6 +285,8 @@ def test_properties(pc, pr, rc, rr, beta):
     g_w, g_l = nd.dpo_loss_grad(pc, pr, rc, rr, beta)
     t_loss, t_w, t_l = td.dpo_loss(pc, pr, rc, rr, beta)
     m = beta * ((pc - rc) - (pr - rr))
+    assert math.isclose(float(nd.margin(pc, pr, rc, rr, beta)), m, rel_tol=1e-12, abs_tol=1e-12)
+    assert math.isclose(float(td.margin(pc, pr, rc, rr, beta)), m, rel_tol=1e-12, abs_tol=1e-12)
     assert loss >= 0 and math.isfinite(loss)
     assert math.isclose(loss, math_loss(m), rel_tol=1e-12, abs_tol=1e-300)
     assert math.isclose(float(t_loss), float(loss), rel_tol=1e-13, abs_tol=1e-300)
@@ -248,81 +304,3 @@ def test_loss_decreases_as_margin_grows(m1, dm):
         return float(nd.dpo_loss(-1500.0, -1500.0 - m, -1500.0, -1500.0, 1.0)[0])
 
     assert loss(m1 + dm) <= loss(m1)
-
-
-# --- bad input: same ValueError, same message, in both twins ----------------------------------------
-
-GOOD = [[-1.0, -2.0], [-1.5, -2.5], [-1.2, -2.2], [-1.4, -2.1]]
-
-
-def _bad_cases():
-    nan, inf = math.nan, math.inf
-    yield "beta zero", GOOD, 0.0, "beta must be > 0"
-    yield "beta negative", GOOD, -0.1, "beta must be > 0"
-    yield "beta nan", GOOD, nan, "beta must be > 0"
-    yield "beta inf", GOOD, inf, "beta must be > 0"
-    yield "beta string", GOOD, "0.1", "beta must be a positive scalar"
-    yield "beta vector", GOOD, [0.1, 0.2], "beta must be a positive scalar"
-    yield "beta bool", GOOD, True, "bool"
-    yield "shape mismatch", [[-1.0, -2.0], [-1.0], GOOD[2], GOOD[3]], 0.1, "shapes do not match"
-    yield "nan", [[-1.0, nan], *GOOD[1:]], 0.1, "policy_chosen_logps contains NaN"
-    yield "+inf", [GOOD[0], [-1.0, inf], *GOOD[2:]], 0.1, "policy_rejected_logps contains an infinite"
-    yield "-inf", [*GOOD[:2], [-inf, -1.0], GOOD[3]], 0.1, "ref_chosen_logps contains an infinite value"
-    yield "probabilities", [[0.6, 0.4], *GOOD[1:]], 0.1, "did you pass probabilities"
-    yield "positive > 1", [*GOOD[:3], [-1.0, 3.5]], 0.1, "ref_rejected_logps must hold log-probabilities"
-
-
-@pytest.mark.parametrize("func", FUNCS)
-@pytest.mark.parametrize("case", list(_bad_cases()), ids=lambda c: c[0])
-def test_bad_input_raises_same_error_in_both_twins(func, case):
-    _, inputs, beta, fragment = case
-    messages = []
-    for twin in TWINS:
-        with pytest.raises(ValueError, match=fragment) as info:
-            getattr(twin.mod, func)(*map(twin.arr, inputs), beta=beta)
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-
-
-@pytest.mark.parametrize(
-    "call, fragment",
-    [
-        (lambda m, a: m.implicit_reward(a([0.5]), a([-1.0]), 0.1), "did you pass probabilities"),
-        (lambda m, a: m.implicit_reward(a([-0.5]), a([-1.0, -2.0]), 0.1), "shapes do not match"),
-        (lambda m, a: m.implicit_reward(a([-0.5]), a([-1.0]), 0.0), "beta must be > 0"),
-        (lambda m, a: m.bt_probability(a([math.nan]), a([1.0])), "reward_1 contains NaN"),
-        (lambda m, a: m.bt_probability(a([1.0, 2.0]), a([1.0])), "shapes do not match"),
-        (lambda m, a: m.sigmoid(a([math.nan])), "contains NaN"),
-        (lambda m, a: m.log_sigmoid(a([0.0, math.nan])), "contains NaN"),
-        (
-            lambda m, a: m.paper_dpo_loss(a([-1.0, -2.0]), a([-1.0, -2.0]), [0], [2], 0.1),
-            "yl_idxs has indices in",
-        ),
-        (
-            lambda m, a: m.paper_dpo_loss(a([-1.0, -2.0]), a([-1.0, -2.0]), [0.0], [1.0], 0.1),
-            "integer indices",
-        ),
-        (
-            lambda m, a: m.paper_dpo_loss(a([-1.0, -2.0]), a([-1.0, -2.0]), [0, 1], [1], 0.1),
-            "shapes do not match",
-        ),
-        (
-            lambda m, a: m.paper_dpo_loss(a([-1.0, 0.3]), a([-1.0, -2.0]), [0], [1], 0.1),
-            "pi_logps must hold log-prob",
-        ),
-        (lambda m, a: m.paper_dpo_loss(a([-1.0, -2.0]), a([-1.0]), [0], [1], 0.1), "shapes do not match"),
-    ],
-)
-def test_other_functions_reject_bad_input_alike(call, fragment):
-    messages = []
-    for twin in TWINS:
-        with pytest.raises(ValueError, match=fragment) as info:
-            call(twin.mod, twin.arr)
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-
-
-def test_small_rounding_above_zero_is_tolerated(twin):
-    # log-softmax sums can land a hair above 0; only values beyond 1e-9 are rejected
-    losses, _, _ = twin.mod.dpo_loss(*map(twin.arr, ([1e-12], [-1.0], [-0.5], [-0.5])), beta=0.1)
-    assert math.isfinite(float(losses[0]))

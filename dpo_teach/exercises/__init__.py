@@ -1,0 +1,261 @@
+r"""Exercises with instant feedback for the DPO course (arXiv:2305.18290).
+
+One ``check_*`` per exercise of ``notebooks/09_exercises.ipynb``. A check takes the student's
+answer (a number, or a function the student wrote) and compares it with the library's reference
+in float64, on fixed inputs first, then seeded random batches, then extreme ones.
+
+- Right: prints one short line and returns ``True``.
+- Wrong: raises ``AssertionError`` saying on which input, expected vs received, and, where the
+  answer matches a classic mistake (beta forgotten, the margin's sign flipped, log of a
+  log-probability, mean instead of sum, ``log(sigmoid(.))`` overflowing), what that mistake is.
+- Malformed (the ``...`` placeholder, a string, a wrong shape, a function that raises): also an
+  ``AssertionError`` that says what to fix.
+
+Tolerance everywhere: ``numpy.isclose(received, expected, rtol=RTOL, atol=ATOL)``.
+
+This file says what each exercise asks and what its reference is. Beside it: the inputs
+(``inputs``), the classic mistakes (``mistakes``), reading and wording the answer
+(``feedback``), and running a student's function over the inputs (``runners``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import numpy_dpo as nd
+from .. import torch_dpo as td
+from ..bandit import kl_divergence, optimal_policy
+from ..gpt2.logprobs import sequence_logps
+from . import feedback as fb
+from . import mistakes, runners
+from .feedback import ATOL, RTOL
+from .inputs import (
+    KL_BETA,
+    KL_REF_PROBS,
+    KL_REWARDS,
+    LOGP_BETA,
+    LOGP_EXAMPLE,
+    TOY_BETA,
+    TOY_POLICY,
+    TOY_REFERENCE,
+    pair_cases,
+    sequence_cases,
+    table_cases,
+    toy_logs,
+)
+
+__all__ = [
+    "RTOL",
+    "ATOL",
+    "check_implicit_reward",
+    "check_bt_probability",
+    "check_dpo_loss_value",
+    "check_dpo_loss",
+    "check_gradient_weight",
+    "check_dpo_gradient",
+    "check_optimal_policy",
+    "check_sequence_logps",
+    "check_kl_when_beta_doubles",
+]
+
+# ---------------------------------------------------------------- 1-3: numbers on one example
+
+
+def check_implicit_reward(r_hat_w, r_hat_l):
+    r"""Exercise 1. The implicit rewards of the toy example at beta = 0.1 (Sec. 5):
+    :math:`\hat r_\theta(x, y) = \beta \log \frac{\pi_\theta(y \mid x)}{\pi_\mathrm{ref}(y \mid x)}`
+    with :math:`\pi_\theta = (0.6, 0.4)`, :math:`\pi_\mathrm{ref} = (0.5, 0.5)`.
+    """
+    beta, (pw, pl), (rw, rl) = TOY_BETA, TOY_POLICY, TOY_REFERENCE
+    received = {}
+    for name, value, p, r, other in (
+        ("r_hat_w", r_hat_w, pw, rw, (pl, rl)),
+        ("r_hat_l", r_hat_l, pl, rl, (pw, rw)),
+    ):
+        x = received[name] = fb.number("check_implicit_reward", name, value)
+        fb.compare_number(
+            "check_implicit_reward",
+            name,
+            x,
+            float(nd.implicit_reward(math.log(p), math.log(r), beta)),
+            mistakes.implicit_reward(name, p, r, other, beta),
+            f"the toy example at beta = {beta}",
+        )
+    r_w, r_l = received["r_hat_w"], received["r_hat_l"]
+    return fb.passed(f"r_hat_w = {r_w:.6f}, r_hat_l = {r_l:.6f} (beta = {beta}).")
+
+
+def check_bt_probability(p):
+    r"""Exercise 2. The Bradley-Terry probability (Eq. 1) that y_w beats y_l in the toy example
+    with beta = 1: :math:`p(y_w \succ y_l) = \sigma(\hat r_w - \hat r_l)`.
+    """
+    x = fb.number("check_bt_probability", "p", p)
+    lw, ll, rw, rl = toy_logs()
+    r_w, r_l = float(nd.implicit_reward(lw, rw, 1.0)), float(nd.implicit_reward(ll, rl, 1.0))
+    expected = float(nd.bt_probability(r_w, r_l))
+    variants = mistakes.bt_probability(r_w, r_l, expected)
+    if not 0.0 <= x <= 1.0:
+        raise AssertionError(
+            f"check_bt_probability: p = {x!r} is not a probability (it must lie "
+            "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)"
+            + fb.hint_lines([h for h, v in variants if math.isclose(x, v)])
+        )
+    fb.compare_number("check_bt_probability", "p", x, expected, variants, "the toy example at beta = 1")
+    return fb.passed(f"p(y_w > y_l) = {x:.6f}: at beta = 1 it is 0.6 / (0.6 + 0.4), as Eq. 1 says.")
+
+
+def check_dpo_loss_value(loss):
+    r"""Exercise 3. The DPO loss (Eq. 7) of the log-prob example at beta = 0.1:
+    :math:`\log\pi_\theta(y_w) = -0.2`, :math:`\log\pi_\theta(y_l) = -0.8`,
+    :math:`\log\pi_\mathrm{ref}(y_w) = -0.3`, :math:`\log\pi_\mathrm{ref}(y_l) = -0.7`.
+    """
+    x = fb.number("check_dpo_loss_value", "loss", loss)
+    m = float(nd.margin(*LOGP_EXAMPLE, LOGP_BETA))
+    fb.compare_number(
+        "check_dpo_loss_value",
+        "loss",
+        x,
+        float(nd.dpo_loss(*LOGP_EXAMPLE, LOGP_BETA)[0]),
+        mistakes.dpo_loss_value(*LOGP_EXAMPLE, LOGP_BETA),
+        f"the log-prob example {LOGP_EXAMPLE} at beta = {LOGP_BETA}",
+    )
+    return fb.passed(f"loss = {x:.6f} (margin = {m:.3f}; a margin of 0 would give ln 2 = 0.693147).")
+
+
+# ---------------------------------------------------------------- 4-6: functions on batches of pairs
+
+
+def check_dpo_loss(fn):
+    r"""Exercise 4. ``fn(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+    ref_rejected_logps, beta)`` -> per-example losses, shape (B,), Eq. (7):
+    :math:`-\log\sigma\big(\beta[(\log\pi_\theta^w - \log\pi_\mathrm{ref}^w) -
+    (\log\pi_\theta^l - \log\pi_\mathrm{ref}^l)]\big)`, stable up to margins of +-5e4.
+    """
+    n = runners.check_pair_function(
+        "check_dpo_loss",
+        fn,
+        ("losses",),
+        lambda *a: nd.dpo_loss(*a)[0],
+        mistakes.DPO_LOSS,
+        nonfinite_hint=mistakes.OVERFLOW_LOSS,
+        nan_hint=mistakes.LOG_OF_LOG,
+        cases=pair_cases(seed=4),
+    )
+    return fb.passed(f"your dpo_loss matches Eq. 7 on {n} pairs, margins up to +-5e4 included.")
+
+
+def check_gradient_weight(fn):
+    r"""Exercise 5. ``fn(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+    ref_rejected_logps, beta)`` -> the weight :math:`w = \sigma(\hat r_l - \hat r_w)` of each
+    pair in the DPO gradient (Sec. 4), shape (B,).
+    """
+    n = runners.check_pair_function(
+        "check_gradient_weight",
+        fn,
+        ("w",),
+        lambda *a: nd.sigmoid(-nd.margin(*a)),
+        mistakes.GRADIENT_WEIGHT,
+        nonfinite_hint=mistakes.OVERFLOW_WEIGHT,
+        nan_hint=mistakes.LOG_OF_LOG,
+        cases=pair_cases(seed=5),
+    )
+    return fb.passed(f"your gradient weight is right on {n} pairs (w -> 1 when a pair is badly ordered).")
+
+
+def _autograd_grads(pc, pr, rc, rr, beta):
+    """The reference for exercise 6: torch autograd through the library's loss."""
+    pc_t, pr_t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (pc, pr))
+    losses, _, _ = td.dpo_loss(pc_t, pr_t, torch.as_tensor(rc), torch.as_tensor(rr), beta)
+    losses.sum().backward()  # each loss depends on its own pair only: grad of the sum = per pair
+    return pc_t.grad.numpy(), pr_t.grad.numpy()
+
+
+def check_dpo_gradient(fn):
+    r"""Exercise 6. ``fn(...same five arguments...)`` -> ``(grad_chosen, grad_rejected)``, the
+    derivatives of each pair's loss with respect to :math:`\log\pi_\theta(y_w)` and
+    :math:`\log\pi_\theta(y_l)`, derived by hand; compared with torch autograd.
+    """
+    n = runners.check_pair_function(
+        "check_dpo_gradient",
+        fn,
+        ("grad_chosen", "grad_rejected"),
+        _autograd_grads,
+        mistakes.DPO_GRADIENT,
+        nonfinite_hint=mistakes.OVERFLOW_WEIGHT,
+        nan_hint=mistakes.LOG_OF_LOG,
+        cases=pair_cases(seed=6),
+        expected_label="autograd",
+    )
+    return fb.passed(f"your hand-derived gradient equals torch autograd on {n} pairs.")
+
+
+# ---------------------------------------------------------------- 7-9: the tabular world, sequences
+
+
+def check_optimal_policy(fn):
+    r"""Exercise 7. ``fn(ref_probs, rewards, beta)`` -> :math:`\pi^*`, Eq. (4):
+    :math:`\pi^*(y) = \pi_\mathrm{ref}(y) \exp(r(y)/\beta) / Z`; stable for :math:`r/\beta = 10^4`.
+    """
+    n = runners.check_table_function(
+        "check_optimal_policy",
+        fn,
+        optimal_policy,
+        mistakes.OPTIMAL_POLICY,
+        cases=table_cases(seed=7),
+        nonfinite_hint=mistakes.OVERFLOW_OPTIMAL_POLICY,
+    )
+    return fb.passed(f"your pi* matches Eq. 4 on {n} tables, r / beta = 1e4 included.")
+
+
+def check_sequence_logps(fn):
+    r"""Exercise 8. ``fn(logits, labels)`` -> :math:`\log\pi(y \mid x) = \sum_t \log
+    \pi(y_t \mid x, y_{<t})`, shape (B,), summed over completion tokens only. ``logits``: (B, T, V)
+    float64; ``labels``: (B, T) token ids with prompt and padding set to -100; the logits at
+    position t predict the token at t + 1.
+    """
+    n = runners.check_sequence_function(
+        "check_sequence_logps",
+        fn,
+        sequence_logps,
+        mistakes.SEQUENCE_LOGPS,
+        cases=sequence_cases(seed=8),
+        nonfinite_hint=mistakes.NONFINITE_SEQUENCE,
+        nan_hint=mistakes.NAN_SEQUENCE,
+    )
+    return fb.passed(f"your sequence_logps is right on {n} sequences (shift, mask and sum).")
+
+
+def _kl_optimal(ref_probs, rewards, beta):
+    r""":math:`\mathrm{KL}(\pi^* \| \pi_\mathrm{ref})` for the optimum :math:`\pi^*` of Eq. 3
+    (given by Eq. 4), in nats."""
+    return kl_divergence(optimal_policy(ref_probs, rewards, beta), ref_probs)
+
+
+def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
+    r"""Exercise 9. :math:`\mathrm{KL}(\pi^* \| \pi_\mathrm{ref})` at beta = 0.5 and at beta = 1 for
+    ``KL_REF_PROBS`` and ``KL_REWARDS`` (the optimum of Eq. 3, given by Eq. 4).
+    """
+    p, r = np.asarray(KL_REF_PROBS), np.asarray(KL_REWARDS)
+    name = "check_kl_when_beta_doubles"
+    values = {
+        "kl_beta": fb.number(name, "kl_beta", kl_beta),
+        "kl_double_beta": fb.number(name, "kl_double_beta", kl_double_beta),
+    }
+    kl = {"kl_beta": _kl_optimal(p, r, KL_BETA), "kl_double_beta": _kl_optimal(p, r, 2 * KL_BETA)}
+    for key, beta in (("kl_beta", KL_BETA), ("kl_double_beta", 2 * KL_BETA)):
+        fb.compare_number(
+            name,
+            key,
+            values[key],
+            kl[key],
+            mistakes.kl_when_beta_doubles(key, p, r, beta, kl, values),
+            f"ref_probs = {KL_REF_PROBS}, rewards = {KL_REWARDS}, beta = {beta}",
+        )
+    ratio = kl["kl_double_beta"] / kl["kl_beta"]
+    return fb.passed(
+        f"doubling beta cuts KL from {kl['kl_beta']:.4f} to {kl['kl_double_beta']:.4f} nats "
+        f"(x{ratio:.3f}, not the small-reward x0.25): a larger beta keeps pi* closer to pi_ref."
+    )

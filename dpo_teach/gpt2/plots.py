@@ -1,0 +1,78 @@
+"""The two figures of ``python -m dpo_teach.finetune``, also used by notebook 05.
+
+``plot_training_curves(history)``
+    DPO loss, mean reward margin and reward accuracy per step (TRL's metric names), raw and
+    smoothed, with the step-0 value ln 2 of the loss (policy = reference, Eq. 7 of
+    arXiv:2305.18290 at a zero margin) marked.
+``plot_rewards(samples)``
+    the true reward of held-out samples from the reference and from the DPO policy.
+``save_run_plots(history, samples, out)``
+    both, written to ``out/training_curves.png`` and ``out/reward_before_after.png``.
+
+matplotlib is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+__all__ = ["plot_training_curves", "plot_rewards", "save_run_plots"]
+
+
+def _moving_average(values: list[float], window: int) -> list[float]:
+    """Mean of the last ``window`` values at each position (fewer at the start)."""
+    out = []
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def plot_training_curves(history):
+    """Figure: DPO loss, mean margin and accuracy per step (TRL's metric names)."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import COLORS, use_style
+
+    use_style()
+    steps = [h["step"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    window = max(1, len(history) // 25)  # moving average over ~4 % of the run
+    for ax, key in zip(axes, ("loss", "rewards/margins", "rewards/accuracies")):
+        values = [h[key] for h in history]
+        ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="per step")
+        ax.plot(steps, _moving_average(values, window), color=COLORS[0], label=f"mean of {window}")
+        ax.set(xlabel="DPO step", title=key)
+    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1, label="ln 2 (step 0)")
+    axes[0].legend()
+    return fig
+
+
+def plot_rewards(samples):
+    """Figure: histogram of the true reward of held-out samples, reference vs DPO policy."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import COLORS, use_style
+    from .reviews import INVALID_REWARD
+
+    use_style()
+    fig, ax = plt.subplots()
+    bins = [b / 4 for b in range(-17, 14)]
+    for key, label, color in (("reference_reward", "reference (SFT)", COLORS[0]),
+                              ("policy_reward", "DPO policy", COLORS[2])):  # fmt: skip
+        ax.hist([s[key] for s in samples], bins=bins, alpha=0.6, label=label, color=color)
+    ax.set(xlabel=f"true reward of a sample ({INVALID_REWARD:g} = not a valid review)",
+           ylabel="samples", title="Held-out samples before and after DPO")  # fmt: skip
+    ax.legend()
+    return fig
+
+
+def save_run_plots(history, samples, out: Path) -> None:
+    """training_curves.png and reward_before_after.png in ``out``."""
+    import matplotlib.pyplot as plt
+
+    for fig, name in ((plot_training_curves(history), "training_curves.png"),
+                      (plot_rewards(samples), "reward_before_after.png")):  # fmt: skip
+        fig.savefig(Path(out) / name)
+        plt.close(fig)

@@ -1,0 +1,260 @@
+r"""A plain, readable torch DPO training loop for causal LMs (Eq. 7 of arXiv:2305.18290).
+
+.. math:: \mathcal{L}_\mathrm{DPO} = -\log\sigma\Big(\beta\log\frac{\pi_\theta(y_w\mid x)}
+    {\pi_\mathrm{ref}(y_w\mid x)} - \beta\log\frac{\pi_\theta(y_l\mid x)}{\pi_\mathrm{ref}(y_l\mid x)}\Big)
+
+:class:`DPOTrainer` takes tokenised pairs (see :mod:`dpo_teach.gpt2.logprobs` for the pair and
+batch formats), precomputes the frozen reference's log-probs once, and takes AdamW steps on the
+mean loss; chosen and rejected go through the policy in one forward pass. Metrics carry TRL's
+names, measured before each update, so step 0 with policy = reference has loss ln 2 and margin 0
+(dropout is off in both models for exactly this). A run with ``output_dir`` checkpoints and
+resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import _checks
+from .. import torch_dpo as td
+from ..runtime import autocast
+from .logprobs import collate_pairs, concatenated_logps, score_pairs
+from .models import disable_dropout
+
+__all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_ref_logps", "METRIC_NAMES"]
+
+METRIC_NAMES = (
+    "loss",
+    "rewards/chosen",
+    "rewards/rejected",
+    "rewards/accuracies",
+    "rewards/margins",
+    "logps/chosen",
+    "logps/rejected",
+    "grad_norm",
+)
+CHECKPOINT_NAME = "dpo_checkpoint.pt"
+
+
+@dataclasses.dataclass
+class DPOConfig:
+    beta: float = 0.1  # KL strength; larger keeps pi_theta closer to pi_ref (paper: 0.1-0.5)
+    learning_rate: float = 1.5e-5  # constant after warmup (the CLI's 130k-param tiny model: 5e-4)
+    batch_size: int = 16  # preference pairs per step (2x sequences per forward pass)
+    max_steps: int = 200  # optimizer steps in total (a resumed run continues up to this)
+    warmup_steps: int = 0  # linear learning-rate warmup from 0
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    max_grad_norm: float | None = 1.0  # clip the global gradient norm; None = no clipping
+    precompute_ref_logps: bool = True  # run the frozen reference once over the data, not per step
+    disable_dropout: bool = True  # dropout off in the policy too, so step 0 has loss = ln 2
+    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU, which runs fp32)
+    log_every: int = 10  # metrics go to the host every N steps (one sync); each step is logged
+    save_every: int = 100  # checkpoint every N steps (and at the end) when output_dir is set
+    output_dir: str | None = None  # where dpo_checkpoint.pt lives; a re-run resumes from it
+    seed: int = 0  # data order: a fresh permutation of the pairs every epoch
+    progress: bool = True  # tqdm progress bar
+
+
+def compute_loss_and_metrics(policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float):
+    r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
+
+    ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
+    """
+    # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
+    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
+    margins = td.margin_unchecked(*logps, beta).detach()  # $\hat r_w - \hat r_l$
+    loss = losses.mean()
+    metrics = {
+        "loss": loss.detach(),
+        "rewards/chosen": chosen_rewards.mean(),
+        "rewards/rejected": rejected_rewards.mean(),
+        "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean(),  # as TRL counts it
+        "rewards/margins": margins.mean(),
+        "logps/chosen": policy_chosen_logps.detach().mean(),
+        "logps/rejected": policy_rejected_logps.detach().mean(),
+    }
+    return loss, metrics
+
+
+def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True):
+    """The frozen reference's ``(ref_chosen_logps, ref_rejected_logps)`` for every pair, (N,) each."""
+    return score_pairs(ref_model, pairs, pad_token_id, batch_size, bf16)
+
+
+class DPOTrainer:
+    """Train ``policy`` with DPO against the frozen ``ref_model`` on tokenised ``pairs``."""
+
+    def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
+        if len(pairs) == 0:
+            raise ValueError("no preference pairs to train on")
+        _checks.check_beta(config.beta)  # the same error as dpo_loss gives (also NaN and inf)
+        self.config, self.pairs = config, list(pairs)
+        self.policy, self.ref_model = policy, ref_model
+        self.device = next(policy.parameters()).device
+        # 1. models: dropout off, reference frozen (eval mode, no gradients)
+        if config.disable_dropout:
+            disable_dropout(policy)
+        disable_dropout(ref_model)
+        ref_model.eval().requires_grad_(False)
+        trainable = [p for p in policy.parameters() if p.requires_grad]
+        if not trainable:
+            raise ValueError(
+                "the policy has no trainable parameters; was it copied from a frozen reference? "
+                "call policy.requires_grad_(True) first"
+            )
+        # 2. optimizer and a linear warmup
+        self.optimizer = torch.optim.AdamW(
+            trainable,
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            fused=self.device.type == "cuda",  # one kernel for all parameters on GPU
+        )
+        warmup = max(config.warmup_steps, 0)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0
+        )
+        # 3. data: every pair collated once (CPU); rows i and i + N are pair i's chosen and rejected
+        self.collated = collate_pairs(self.pairs, pad_token_id)
+        self.row_lengths = self.collated["attention_mask"].sum(1)  # (2N,) non-padding tokens
+        self.perm_epoch, self.perm = -1, None  # the current epoch's order of the pairs
+        self.ref_chosen_logps = self.ref_rejected_logps = None
+        if config.precompute_ref_logps:
+            self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
+                ref_model, self.pairs, pad_token_id, 4 * config.batch_size, config.bf16
+            )
+        # 4. progress
+        self.step, self.history, self.tokens_seen, self.train_seconds = 0, [], 0, 0.0
+
+    # -- data -------------------------------------------------------------------------------
+    def batch_at(self, step: int) -> dict[str, torch.Tensor]:
+        """The batch of ``step``, a function of (seed, step) only: epoch e visits the pairs in a
+        permutation seeded by (seed, e); the batch is cut to its longest row."""
+        n, b = len(self.pairs), self.config.batch_size
+        idx = []
+        for pos in range(step * b, (step + 1) * b):
+            idx.append(int(self._permutation(pos // n)[pos % n]))
+        index = torch.tensor(idx)
+        rows = torch.cat([index, index + n])  # chosen rows, then rejected rows
+        width = int(self.row_lengths[rows].max())  # as collate_pairs would pad these pairs
+        batch = {k: v[rows, :width].to(self.device, non_blocking=True) for k, v in self.collated.items()}
+        if self.ref_chosen_logps is not None:
+            index = index.to(self.device)
+            batch["ref_chosen_logps"] = self.ref_chosen_logps[index]
+            batch["ref_rejected_logps"] = self.ref_rejected_logps[index]
+        return batch
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self.perm_epoch:  # keep only the current epoch's order
+            gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            self.perm_epoch, self.perm = epoch, torch.randperm(len(self.pairs), generator=gen)
+        return self.perm
+
+    # -- one step ---------------------------------------------------------------------------
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Forward (chosen + rejected at once), backward, clip, AdamW step. Metrics are measured
+        before the update. Returns detached 0-d tensors; nothing is copied to the host."""
+        cfg = self.config
+        if "ref_chosen_logps" in batch:
+            ref_chosen, ref_rejected = batch["ref_chosen_logps"], batch["ref_rejected_logps"]
+        else:
+            with torch.no_grad(), autocast(self.device, cfg.bf16):
+                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch)
+        self.policy.train()
+        with autocast(self.device, cfg.bf16):
+            loss, metrics = compute_loss_and_metrics(self.policy, batch, ref_chosen, ref_rejected, cfg.beta)
+        loss.backward()
+        max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), max_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.tokens_seen += batch["attention_mask"].sum()  # a device tensor: no host sync here
+        self.step += 1
+        return metrics
+
+    # -- the loop ---------------------------------------------------------------------------
+    def train(self) -> list[dict]:
+        """Run up to ``config.max_steps`` (resuming from ``output_dir``); returns the history."""
+        cfg = self.config
+        self.load_checkpoint()
+        pending: list[tuple[int, float, dict]] = []
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="DPO", disable=not cfg.progress)
+        start = time.perf_counter()
+        while self.step < cfg.max_steps:
+            step, lr = self.step, self.scheduler.get_last_lr()[0]
+            pending.append((step, lr, self.train_step(self.batch_at(step))))
+            bar.update(1)
+            last = self.step == cfg.max_steps
+            save = bool(cfg.output_dir and cfg.save_every) and (self.step % cfg.save_every == 0 or last)
+            if len(pending) >= cfg.log_every or save or last:  # the one flush point
+                self._flush(pending, bar)
+            if save:  # the one checkpoint point
+                self.train_seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                self.save_checkpoint()
+        bar.close()
+        self.train_seconds += time.perf_counter() - start
+        return self.history
+
+    def _flush(self, pending, bar) -> None:
+        """Copy the pending steps' metrics to the host in one transfer and append them."""
+        table = torch.stack([torch.stack([m[k].float() for k in METRIC_NAMES]) for _, _, m in pending])
+        for (step, lr, _), row in zip(pending, table.cpu().tolist()):
+            self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr})
+        pending.clear()
+        h = self.history[-1]
+        bar.set_postfix(loss=f"{h['loss']:.4f}", margin=f"{h['rewards/margins']:.3f}")
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Non-padding tokens (chosen + rejected) through the policy per second of training."""
+        return int(self.tokens_seen) / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+    # -- checkpoint / resume ----------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        path = Path(self.config.output_dir) / CHECKPOINT_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step,
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "history": self.history,
+            "tokens_seen": int(self.tokens_seen),
+            "train_seconds": self.train_seconds,
+            "config": dataclasses.asdict(self.config),
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
+        return path
+
+    def load_checkpoint(self) -> bool:
+        """Resume from ``output_dir/dpo_checkpoint.pt`` if it exists; True when it did."""
+        if not self.config.output_dir:
+            return False
+        path = Path(self.config.output_dir) / CHECKPOINT_NAME
+        if not path.exists() or self.step > 0:
+            return False
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        for key in ("beta", "learning_rate", "batch_size", "seed"):
+            if state["config"][key] != getattr(self.config, key):
+                raise ValueError(
+                    f"{path} was written with {key}={state['config'][key]!r} but this run has "
+                    f"{key}={getattr(self.config, key)!r}; use a new output dir or the same settings"
+                )
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.history = state["step"], state["history"]
+        self.tokens_seen, self.train_seconds = state["tokens_seen"], state["train_seconds"]
+        return True

@@ -1,0 +1,94 @@
+"""End to end (dpo_teach.finetune): `python -m dpo_teach.finetune --fast` runs the whole GPT-2 pipeline
+and writes metrics."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dpo_teach.gpt2.trainer import METRIC_NAMES
+
+EVAL_KEYS = {
+    "reward_accuracy",
+    "win_rate_vs_reference",
+    "kl_to_reference",
+    "valid_rate_policy",
+    "valid_rate_reference",
+    "true_reward_reference",
+    "true_reward_policy",
+}
+
+
+def run_cli(*args):
+    env = dict(os.environ, DPO_TEACH_FAST="1")
+    return subprocess.run(
+        [sys.executable, "-m", "dpo_teach.finetune", "--fast", "--no-progress", "--device", "cpu", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finetune")
+    proc = run_cli("--output-dir", str(out), "--seed", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_fast_cli_writes_metrics_with_the_documented_keys(fast_run):
+    out, proc = fast_run
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["device"] == "cpu" and m["preset"] == "tiny" and m["n_params"] > 0
+    assert EVAL_KEYS <= set(m["eval"])
+    for key in EVAL_KEYS - {"true_reward_reference", "true_reward_policy", "kl_to_reference"}:
+        assert 0.0 <= m["eval"][key] <= 1.0
+    assert m["eval"]["valid_rate_reference"] > 0.5  # even the fast SFT writes reviews
+    history = m["train"]["history"]
+    assert history[0]["step"] == 0 and set(METRIC_NAMES) <= set(history[0])
+    assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)
+    assert history[0]["rewards/margins"] == pytest.approx(0.0, abs=1e-4)
+    assert len(history) == m["sizes"]["dpo_steps"]
+    assert m["throughput"]["dpo_tokens_per_second"] > 0
+    for name in ("training_curves.png", "reward_before_after.png", "preferences_train.jsonl"):
+        assert (out / name).stat().st_size > 0
+    assert "win rate vs reference" in proc.stdout  # the summary table
+
+
+def test_rerun_with_the_same_output_dir_resumes(fast_run):
+    out, _ = fast_run
+    before = json.loads((out / "metrics.json").read_text())
+    proc = run_cli("--output-dir", str(out), "--seed", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "reusing the SFT model" in proc.stdout
+    after = json.loads((out / "metrics.json").read_text())
+    assert after["train"]["history"] == before["train"]["history"]  # DPO resumed, not redone
+
+
+def test_an_output_dir_of_another_run_is_refused(fast_run, capsys):
+    from dpo_teach.finetune import main
+
+    out, _ = fast_run
+    with pytest.raises(SystemExit) as exit_info:  # refused before any work is done
+        main(["--fast", "--output-dir", str(out), "--seed", "2", "--device", "cpu"])
+    assert exit_info.value.code == 2 and "new --output-dir" in capsys.readouterr().err
+
+
+def test_cli_starts_from_a_save_pretrained_checkpoint(tmp_path):
+    from dpo_teach.gpt2 import reviews
+    from dpo_teach.gpt2.models import build_model
+    from dpo_teach.gpt2.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(reviews.corpus(300, seed=0))
+    build_model("tiny", tokenizer, seed=0).save_pretrained(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "ckpt")
+    proc = run_cli("--model", str(tmp_path / "ckpt"), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"loading {tmp_path / 'ckpt'}" in proc.stdout
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert m["model"] == str(tmp_path / "ckpt") and m["eval"]["valid_rate_reference"] > 0.5

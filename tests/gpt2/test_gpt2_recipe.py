@@ -1,0 +1,28 @@
+"""The experiment's settings per preset (dpo_teach.gpt2.recipe)."""
+
+import dataclasses
+
+from dpo_teach.gpt2.recipe import DEFAULT_BETA, Sizes, sizes_for
+
+
+def test_fast_sizes_are_a_smaller_run_of_the_same_experiment():
+    full, fast = sizes_for("tiny", fast=False), sizes_for("tiny", fast=True)
+    assert full == Sizes()
+    for field in ("n_corpus", "sft_steps", "n_train_prompts", "n_eval_prompts", "dpo_steps"):
+        assert 0 < getattr(fast, field) < getattr(full, field), field
+    assert sizes_for("small", fast=True) == fast  # fast mode is a smoke run, whatever the preset
+
+
+def test_small_preset_uses_paper_like_rates_and_bigger_batches():
+    tiny, small = sizes_for("tiny", False), sizes_for("small", False)
+    assert small.dpo_learning_rate < tiny.dpo_learning_rate and small.dpo_batch_size > tiny.dpo_batch_size
+    assert small.dpo_warmup_steps > 0
+
+
+def test_every_size_is_positive_and_beta_is_positive():
+    assert DEFAULT_BETA > 0
+    for preset in ("tiny", "small"):
+        for fast in (False, True):
+            sizes = sizes_for(preset, fast)
+            assert all(getattr(sizes, f.name) >= 0 for f in dataclasses.fields(sizes))
+            assert sizes.dpo_steps > 0 and sizes.dpo_batch_size > 0 and sizes.n_corpus > 0

@@ -1,0 +1,122 @@
+"""The package's shape, read from its source (AST, nothing imported): private names stay private,
+the GPT-2 files depend on each other in pipeline order, the CLI is a leaf, and files stay short."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dpo_teach"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+MAX_LINES = 300
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_in(source: str, package: str) -> list[tuple[int, str, str | None]]:
+    """Every import in ``source`` (also inside functions) as ``(line, module, name)``: ``name`` is
+    the imported name of ``from module import name``, None for ``import module``. Relative imports
+    are resolved against ``package``, the package the source lives in."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            found += [(node.lineno, module, alias.name) for alias in node.names]
+    return found
+
+
+def imports(path: Path) -> list[tuple[int, str, str | None]]:
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    return imports_in(path.read_text(), package)
+
+
+def private_imports(found) -> list[str]:
+    """``from x import _name`` reaches into another module's internals; only the shared
+    ``_checks`` module may be imported (``from .. import _checks``)."""
+    bad = []
+    for line, module, name in found:
+        private_parts = [p for p in module.split(".") if p.startswith("_") and not p.startswith("__")]
+        if name is not None and name.startswith("_") and not name.startswith("__") and name != "_checks":
+            bad.append(f"line {line}: from {module} import {name}")
+        elif any(p != "_checks" for p in private_parts):
+            bad.append(f"line {line}: {module}")
+    return bad
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Modules the file imports, counting ``from pkg import sub`` as an import of ``pkg.sub``."""
+    out = set()
+    for _, module, name in imports(path):
+        out.add(module)
+        if name is not None:
+            out.add(f"{module}.{name}")
+    return out
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(PACKAGE.parent))
+
+
+def test_the_scan_sees_every_part_of_the_package():
+    names = {module_name(p) for p in MODULES}
+    assert {"dpo_teach", "dpo_teach.numpy_dpo", "dpo_teach.bandit.rlhf", "dpo_teach.gpt2.trainer",
+            "dpo_teach.exercises.mistakes", "dpo_teach.finetune"} <= names  # fmt: skip
+    assert len(names) == len(MODULES) >= 25
+
+
+def test_the_scan_resolves_imports_and_finds_private_ones():
+    source = """
+from __future__ import annotations
+import numpy as np
+from .. import _checks
+from .. import torch_dpo as td
+from .logprobs import score_pairs
+from ._tabular import check_pairs
+def f():
+    from ..bandit.checks import _private
+    import dpo_teach._feedback
+"""
+    found = imports_in(source, "dpo_teach.gpt2")
+    assert (4, "dpo_teach", "_checks") in found and (6, "dpo_teach.gpt2.logprobs", "score_pairs") in found
+    assert (9, "dpo_teach.bandit.checks", "_private") in found  # inside a function too
+    assert private_imports(found) == [
+        "line 7: dpo_teach.gpt2._tabular",
+        "line 9: from dpo_teach.bandit.checks import _private",
+        "line 10: dpo_teach._feedback",
+    ]
+    assert imports_in("from . import trainer", "dpo_teach.gpt2") == [(1, "dpo_teach.gpt2", "trainer")]
+    assert imports_in("from .. import finetune", "dpo_teach.exercises") == [(1, "dpo_teach", "finetune")]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_no_private_name_is_imported_from_another_module(path):
+    bad = private_imports(imports(path))
+    assert not bad, f"{rel(path)} imports private names: {bad}"
+
+
+@pytest.mark.parametrize("name", ["sft", "sampling", "evaluate"])
+def test_gpt2_files_before_the_trainer_do_not_import_it(name):
+    modules = imported_modules(PACKAGE / "gpt2" / f"{name}.py")
+    assert "dpo_teach.gpt2.trainer" not in modules, f"dpo_teach/gpt2/{name}.py imports the trainer"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_no_module_imports_the_cli(path):
+    assert "dpo_teach.finetune" not in imported_modules(path), f"{rel(path)} imports the CLI"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_every_module_is_under_300_lines(path):
+    n = len(path.read_text().splitlines())
+    assert n < MAX_LINES, f"{rel(path)} has {n} lines; split it"
