@@ -8,16 +8,105 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 # Sums of log-probabilities are <= 0. Allow a hair of rounding above zero, nothing more.
 LOGP_TOLERANCE = 1e-9
 
+# What an input must hold, for the messages: kind -> (description, example value).
+EXPECTED = {
+    "logps": ("sequence log-probabilities (floats <= 0, one per sequence)", "[-12.3, -8.7]"),
+    "real": ("real numbers", "[0.5, -1.0]"),
+    "index": ("integer indices into pi_logps", "[0, 2]"),
+    "probs": ("probabilities (floats >= 0 that sum to 1)", "[0.7, 0.2, 0.1]"),
+}
+
+
+def dtype_name(dtype) -> str:
+    """A dtype's name, the same for NumPy and torch (``torch.complex128`` -> ``complex128``)."""
+    return str(dtype).removeprefix("torch.")
+
+
+def check_present(name: str, x, expected: str = "real") -> None:
+    """Raise if ``x`` is ``None`` or a string: neither is an array of numbers.
+
+    Strings are never parsed as numbers (``"-0.5"`` included): a number that arrives as text
+    usually means a column was read with the wrong type, and parsing it would hide that.
+    """
+    desc, example = EXPECTED[expected]
+    if x is None:
+        raise ValueError(f"{name} is None; pass {desc}, e.g. {name}={example}")
+    if isinstance(x, (str, bytes)):
+        raise ValueError(
+            f"{name} is the string {x!r}; pass {desc} as numbers, e.g. {name}={example} "
+            "(strings are not parsed as numbers: convert with float() first)"
+        )
+
+
+def check_dtype(name: str, kind: str, dtype, expected: str = "real") -> None:
+    """Raise unless ``kind`` (NumPy's dtype kind letter; each twin maps its dtype to one) is a
+    real number type: bool, integer or float."""
+    desc, example = EXPECTED[expected]
+    if kind == "c":
+        raise ValueError(
+            f"{name} has the complex dtype {dtype_name(dtype)}, but {desc} are real and "
+            f"dropping the imaginary part silently would be wrong; pass {name}.real if the "
+            "imaginary part is meant to be 0"
+        )
+    if kind not in "biuf":
+        what = {"U": "text", "S": "bytes", "O": "Python object"}.get(kind, "non-numeric")
+        raise ValueError(
+            f"{name} holds {what} values (dtype {dtype_name(dtype)}), not numbers; pass {desc}, "
+            f"e.g. {name}={example} (strings are not parsed as numbers)"
+        )
+
+
+def as_numeric_array(name: str, x, expected: str = "real") -> np.ndarray:
+    """``np.asarray(x)`` for a non-tensor input, or a ValueError naming ``name``: ``None``,
+    strings, ragged lists, complex and non-numeric dtypes are rejected. The dtype is kept."""
+    check_present(name, x, expected)
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError, RuntimeError) as err:
+        desc, example = EXPECTED[expected]
+        raise ValueError(
+            f"{name} could not be read as an array of numbers ({err}); pass {desc}, "
+            f"e.g. {name}={example}, with the same length in every row"
+        ) from None
+    check_dtype(name, arr.dtype.kind, arr.dtype, expected)
+    return arr
+
+
+def check_tensor_for_numpy(name: str, requires_grad: bool) -> None:
+    """The NumPy twin converts torch tensors that carry no gradient; one that requires grad is
+    refused, since converting it would silently cut it off the autograd graph."""
+    if requires_grad:
+        raise ValueError(
+            f"{name} is a torch tensor that requires grad: the NumPy twin would silently cut it "
+            "off the autograd graph; use dpo_teach.torch_dpo for tensors that require grad (or "
+            f"pass {name}.detach() if you only want the values)"
+        )
+
 
 def check_beta(beta) -> float:
-    """Return ``beta`` as a float, or raise if it is not a positive, finite scalar."""
-    if isinstance(beta, bool):
+    """Return ``beta`` as a float, or raise if it is not a positive, finite scalar.
+
+    0-d arrays and tensors are accepted as long as they carry no gradient: beta is a fixed
+    hyper-parameter, and a tensor that requires grad would be cut off its graph by ``float()``.
+    """
+    dtype = getattr(beta, "dtype", None)
+    if isinstance(beta, bool) or (dtype is not None and dtype_name(dtype) == "bool"):
         raise ValueError(f"beta must be a positive number, got the bool {beta!r}")
     if isinstance(beta, (str, bytes)):
         raise ValueError(f"beta must be a positive scalar (e.g. beta=0.1), got the string {beta!r}")
+    if getattr(beta, "requires_grad", False):
+        raise ValueError(
+            "beta is a tensor that requires grad, but beta is a hyper-parameter (the strength of "
+            "the KL penalty), a constant in every DPO formula, not something to train; pass a "
+            "float, e.g. beta=0.1 (beta.item() gives this tensor's value)"
+        )
+    if isinstance(beta, complex) or (dtype is not None and "complex" in dtype_name(dtype)):
+        raise ValueError(f"beta must be a positive real scalar (e.g. beta=0.1), got the complex {beta!r}")
     try:
         value = float(beta)
     except (TypeError, ValueError, RuntimeError):
@@ -75,12 +164,43 @@ def check_logps(name: str, has_nan: bool, has_inf: bool, max_value: float) -> No
         )
 
 
+def check_completions(name: str, shape: tuple) -> None:
+    """Raise unless ``name`` (``pi_logps`` of the appendix-code loss) is 1-d."""
+    if len(shape) != 1:
+        raise ValueError(
+            f"{name} must be 1-d, one sequence log-prob per completion (chosen and rejected "
+            f"completions together, indexed by yw_idxs and yl_idxs), got shape {tuple(shape)}"
+        )
+
+
+def check_index_dtype(name: str, kind: str, dtype) -> None:
+    """Raise unless ``kind`` (NumPy's dtype kind letter) is an integer type: a boolean array
+    would select entries as a mask, and floats are not indices."""
+    if kind == "b":
+        raise ValueError(
+            f"{name} is a boolean mask ({dtype_name(dtype)}), not indices: a mask selects entries "
+            "instead of pairing them; pass integer indices into pi_logps, e.g. "
+            "np.flatnonzero(mask) or torch.nonzero(mask).flatten()"
+        )
+    if kind == "c":
+        check_dtype(name, kind, dtype, "index")
+    if kind not in "iu":
+        raise ValueError(
+            f"{name} must hold integer indices into pi_logps, not {dtype_name(dtype)} values; "
+            f"pass e.g. {name}=[0, 2]"
+        )
+
+
 def check_indices(name: str, shape: tuple, is_integer: bool, lo: int, hi: int, n: int) -> None:
     """Raise unless ``name`` is a 1-d integer index array with values in ``[0, n)``."""
     if not is_integer:
         raise ValueError(f"{name} must hold integer indices into pi_logps, not floats")
     if len(shape) != 1:
         raise ValueError(f"{name} must be 1-d (one index per pair), got shape {tuple(shape)}")
+    if shape[0] and n == 0:
+        raise ValueError(
+            f"{name} has {shape[0]} indices but pi_logps is empty; pass one log-prob per completion"
+        )
     if shape[0] and (lo < 0 or hi >= n):
         raise ValueError(
             f"{name} has indices in [{lo}, {hi}] but pi_logps has only {n} entries; "

@@ -16,19 +16,24 @@ import argparse
 import copy
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
 from .gpt2.recipe import DEFAULT_BETA, sizes_for
+from .gpt2.rundir import RunDir, atomic_write_text, read_json
 
-SUMMARY_KEYS = (
-    ("reward_accuracy", "held-out implicit-reward accuracy"),
-    ("win_rate_vs_reference", "win rate vs reference (true reward)"),
-    ("true_reward_reference", "true reward, reference samples"),
-    ("true_reward_policy", "true reward, policy samples"),
-    ("kl_to_reference", "KL(policy || reference), nats"),
-    ("valid_rate_reference", "valid samples, reference"),
-    ("valid_rate_policy", "valid samples, policy"),
+MAX_SEED = 2**32 - 1  # torch, numpy and random all take it; the trainer adds epoch offsets below 2**63
+
+# (metrics key, what it is in one phrase, target as (">=" or "<", value) or None)
+SUMMARY_ROWS = (
+    ("reward_accuracy", "held-out pairs the implicit reward orders right", (">=", 0.8)),
+    ("win_rate_vs_reference", "win rate vs the reference, by true reward", (">=", 0.7)),
+    ("true_reward_reference", "mean true reward, reference samples (-4: invalid)", None),
+    ("true_reward_policy", "mean true reward, policy samples (-4: invalid)", None),
+    ("kl_to_reference", "KL(policy || reference): drift, nats", ("<", 10.0)),
+    ("valid_rate_reference", "share of reference samples that are reviews", None),
+    ("valid_rate_policy", "share of policy samples that are reviews", (">=", 0.9)),
 )
 
 
@@ -50,19 +55,21 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     device = default_device(device)
     sizes = sizes_for(preset, fast)
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _check_same_run(out, {"preset": preset, "model": model_name, "seed": seed, "fast": fast})
+    settings = {"preset": preset, "model": model_name, "seed": seed, "fast": fast}
+    run_dir = RunDir(out, settings, stages=("sft", "pairs"))
     torch.manual_seed(seed)
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    ref_model, tokenizer, sft_losses = _sft_stage(out, preset, model_name, device, sizes, seed, threads,
+    ref_model, tokenizer, sft_losses = _sft_stage(run_dir, preset, model_name, device, sizes, seed, threads,
                                                   progress, log)  # fmt: skip
     timings["sft_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
     train_prompts, eval_prompts = data.split_prompts(sizes.n_train_prompts, sizes.n_eval_prompts, seed)
-    train_pairs, eval_pairs = _pairs_stage(out, ref_model, tokenizer, train_prompts, eval_prompts, seed, log)
+    train_pairs, eval_pairs = _pairs_stage(
+        run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log
+    )
     timings["preference_data_seconds"] = time.perf_counter() - t
 
     log(f"[4/5] DPO: {sizes.dpo_steps} steps of {sizes.dpo_batch_size} pairs, beta={beta}")
@@ -96,26 +103,28 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
         "timings": timings,
         "samples": samples[:20],
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     save_run_plots(history, samples, out)
     return metrics
 
 
-def _sft_stage(out, preset, model_name, device, sizes, seed, threads, progress, log):
-    """Stages 1-2: tokenizer + model, then SFT -> the reference (kept in out/sft: a re-run reuses it)."""
+def _sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log):
+    """Stages 1-2: tokenizer + model, then SFT -> the reference, kept in DIR/sft (built under a
+    temporary name, recorded when complete, reused only if it is unchanged)."""
     from .gpt2 import reviews
     from .gpt2.models import build_model, load_pretrained
     from .gpt2.sft import sft_train
     from .gpt2.tokenizer import train_tokenizer
 
-    sft_dir = out / "sft"
+    sft_dir = run_dir.path / "sft"
     texts = reviews.corpus(sizes.n_corpus, seed)
-    if (sft_dir / "config.json").exists():
-        log(f"[1/5] reusing the SFT model in {sft_dir}")
+    if run_dir.is_done("sft"):
+        log(f"[1-2/5] reusing the SFT model and its tokenizer in {sft_dir}")
         ref_model, tokenizer = load_pretrained(str(sft_dir))
         _set_threads(threads, ref_model, device)
-        sft_losses = json.loads((sft_dir / "sft_losses.json").read_text())
+        sft_losses = read_json(sft_dir / "sft_losses.json", "the SFT losses")
     else:
+        run_dir.start("sft")
         if model_name:
             log(f"[1/5] loading {model_name}")
             ref_model, tokenizer = load_pretrained(model_name)
@@ -128,23 +137,34 @@ def _sft_stage(out, preset, model_name, device, sizes, seed, threads, progress, 
         log(f"[2/5] SFT: {sizes.sft_steps} steps on {len(texts)} neutral reviews")
         sft_losses = sft_train(ref_model, tokenizer, texts, sizes.sft_steps, sizes.sft_batch_size,
                                sizes.sft_learning_rate, seed=seed, progress=progress)  # fmt: skip
-        ref_model.save_pretrained(sft_dir)
-        tokenizer.save_pretrained(sft_dir)
-        (sft_dir / "sft_losses.json").write_text(json.dumps(sft_losses))
+
+        def save(tmp):
+            ref_model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / "sft_losses.json").write_text(json.dumps(sft_losses))
+
+        run_dir.finish("sft", sorted(run_dir.replace_dir("sft", save).rglob("*")))
     ref_model.to(device).eval()
     return ref_model, tokenizer, sft_losses
 
 
-def _pairs_stage(out, ref_model, tokenizer, train_prompts, eval_prompts, seed, log):
+def _pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log):
     """Stage 3: pairs sampled from the reference, labelled by the true reward, via JSON Lines."""
     from .gpt2 import data
+    from .gpt2.checkpoint import CHECKPOINT_NAME
 
-    paths = {s: out / f"preferences_{s}.jsonl" for s in ("train", "eval")}
-    if not all(p.exists() for p in paths.values()):
+    paths = {s: run_dir.path / f"preferences_{s}.jsonl" for s in ("train", "eval")}
+    if run_dir.is_done("pairs"):
+        log(f"[3/5] reusing the preference pairs in {paths['train'].name} and {paths['eval'].name}")
+    else:
+        run_dir.start("pairs")
+        # a DPO checkpoint trained on other pairs (or another reference) must not be resumed
+        (run_dir.path / CHECKPOINT_NAME).unlink(missing_ok=True)
         log("[3/5] sampling two completions per prompt from the reference; labelling by true reward")
         for split, prompts, s in (("train", train_prompts, 1), ("eval", eval_prompts, 2)):
             rows = data.sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
             data.write_preference_jsonl(rows, paths[split])
+        run_dir.finish("pairs", paths.values())
     return tuple(
         data.tokenize_pairs(data.load_preference_jsonl(paths[s]), tokenizer) for s in ("train", "eval")
     )
@@ -172,25 +192,47 @@ def _set_threads(threads, model, device) -> None:
         torch.set_num_threads(threads)
 
 
-def _check_same_run(out: Path, settings: dict) -> None:
-    """Refuse to mix stages of different runs in one output dir."""
-    path = out / "run_settings.json"
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old != settings:
-            raise ValueError(f"{out} holds a run with settings {old}, not {settings}; "
-                             "pass a new --output-dir (or delete that one)")  # fmt: skip
-    path.write_text(json.dumps(settings))
-
-
 def summary_table(metrics: dict) -> str:
-    """A short plain-text table of the headline numbers."""
-    e = metrics["eval"]
-    lines = [f"{'metric':<40} value", f"{'-' * 40} -----"]
-    lines += [f"{label:<40} {e[key]:.3f}" for key, label in SUMMARY_KEYS]
-    lines.append(f"{'DPO tokens / s':<40} {metrics['throughput']['dpo_tokens_per_second']:.0f}")
-    lines.append(f"{'wall time, s':<40} {metrics['timings']['wall_seconds']:.1f}")
+    """The headline numbers, each beside its target (the tiny preset's, measured on seeds 0-4)
+    and a verdict, plus the DPO loss at step 0 and at the end (running means)."""
+    e, fast = metrics["eval"], metrics["fast"]
+    lines = [f"{'what':<50} {'value':>7}  target", "-" * 74]
+    for key, label, target in SUMMARY_ROWS:
+        row = f"{label:<50} {e[key]:>7.3f}"
+        if target:
+            op, bound = target
+            ok = e[key] >= bound if op == ">=" else e[key] < bound
+            row += f"  {op} {bound:g}" + ("" if fast else "  ok" if ok else "  MISSED")
+        lines.append(row)
+    history = metrics["train"]["history"]
+    tail = [h["loss"] for h in history[-max(1, len(history) // 10) :]]
+    lines.append(
+        f"{'DPO loss, running mean: step 0 -> last 10 %':<50} {history[0]['loss']:>7.3f} -> "
+        f"{sum(tail) / len(tail):.3f}  (ln 2 = 0.693 at step 0)"
+    )
+    speed = metrics["throughput"]["dpo_tokens_per_second"]
+    lines.append(f"{'training speed, tokens / s (DPO stage)':<50} {speed:>7.0f}")
+    lines.append(f"{'wall time, s':<50} {metrics['timings']['wall_seconds']:>7.1f}")
+    if fast:
+        lines.append(
+            "--fast: a smoke run; its numbers only show that the pipeline runs (targets: full size)."
+        )
     return "\n".join(lines)
+
+
+def _number(kind, what: str, ok):
+    """An argparse type: a finite ``kind`` for which ``ok(value)`` holds, else ``what`` is said."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: expected {what}")
+        return value
+
+    return parse
 
 
 def main(argv=None) -> dict:
@@ -212,11 +254,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
         "--beta",
-        type=float,
+        type=_number(float, "a finite number > 0 (e.g. 2.0)", lambda b: b > 0),
         default=DEFAULT_BETA,
         help="KL strength: larger keeps the policy closer to the reference",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=_number(int, f"an integer in [0, {MAX_SEED}]", lambda n: 0 <= n <= MAX_SEED), default=0
+    )
     parser.add_argument("--fast", action="store_true", help="a much smaller run (tests, smoke)")
     parser.add_argument(
         "--output-dir",
@@ -225,21 +269,19 @@ def main(argv=None) -> dict:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_number(int, "an integer >= 1", lambda n: n >= 1),
         default=None,
         help="torch CPU threads (default: 1 for models < 2M parameters on CPU, else torch's)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.beta <= 0:
-        parser.error(f"--beta must be > 0, got {args.beta}")
     fast = args.fast or fast_mode()
     name = "model" if args.model else args.preset
     output_dir = args.output_dir or f"runs/finetune-{name}-seed{args.seed}{'-fast' if fast else ''}"
     try:
         metrics = run(args.preset, args.model, args.device, args.beta, args.seed, fast, output_dir,
                       progress=not args.no_progress, threads=args.threads)  # fmt: skip
-    except ValueError as err:
+    except (ValueError, OSError) as err:  # bad input or a file problem: one line, argparse style
         parser.exit(2, f"error: {err}\n")
     print(summary_table(metrics))
     print(f"wrote {output_dir}/metrics.json, training_curves.png, reward_before_after.png")

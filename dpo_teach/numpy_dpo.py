@@ -7,9 +7,17 @@ Inputs are sequence log-probabilities :math:`\log \pi(y \mid x)` (sums over resp
 
 float64 in, float64 out (integers are promoted to float64); every function is stable for any
 finite input, including margins of +-1e4 and beyond.
+
+Inputs are arrays, lists or numbers. ``None``, strings (``"-0.5"`` too: text is never parsed as a
+number) and complex values raise ``ValueError`` naming the argument. torch tensors that carry no
+gradient are converted (``detach().cpu()``; float tensors keep their dtype, bf16 becomes float32,
+which holds it exactly); a tensor that requires grad is refused: use :mod:`dpo_teach.torch_dpo`
+for tensors that require grad, since NumPy would cut them off the autograd graph.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -29,15 +37,27 @@ __all__ = [
 ]
 
 
-def _as_float(x) -> np.ndarray:
+def _array(name: str, x, expected: str = "real") -> np.ndarray:
+    """``x`` as a NumPy array of real numbers (any real dtype), or a ValueError naming ``name``."""
+    torch = sys.modules.get("torch")  # a torch tensor can only exist if torch was imported
+    if torch is not None and isinstance(x, torch.Tensor):
+        _checks.check_tensor_for_numpy(name, x.requires_grad)
+        if x.is_complex():
+            _checks.check_dtype(name, "c", x.dtype, expected)
+        x = x.detach().cpu()
+        return (x.float() if x.dtype == torch.bfloat16 else x).numpy()  # NumPy has no bf16
+    return _checks.as_numeric_array(name, x, expected)
+
+
+def _as_float(name: str, x, expected: str = "real") -> np.ndarray:
     """``x`` as a floating array: float arrays keep their dtype, anything else becomes float64."""
-    x = np.asarray(x)
+    x = _array(name, x, expected)
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
-def _real(name: str, x) -> np.ndarray:
+def _real(name: str, x, expected: str = "real") -> np.ndarray:
     """A real-valued input (no NaN, no inf)."""
-    x = _as_float(x)
+    x = _as_float(name, x, expected)
     if x.size and not np.isfinite(x).all():
         _checks.check_finite(name, bool(np.isnan(x).any()), True)
     return x
@@ -45,7 +65,7 @@ def _real(name: str, x) -> np.ndarray:
 
 def _logps(name: str, x) -> np.ndarray:
     """A log-probability input: finite and <= 0."""
-    x = _real(name, x)
+    x = _real(name, x, "logps")
     if x.size:
         _checks.check_logps(name, False, False, float(x.max()))
     return x
@@ -68,7 +88,7 @@ def sigmoid(z):
 
     NaN is rejected; :math:`\pm\infty` give 1 and 0.
     """
-    z = _as_float(z)
+    z = _as_float("z", z)
     if z.size and np.isnan(z).any():
         _checks.check_finite("z", True, False)
     return _sigmoid(z)
@@ -79,7 +99,7 @@ def log_sigmoid(z):
 
     For :math:`z \to -\infty` it is :math:`\approx z`, never ``-inf`` for finite z.
     """
-    z = _as_float(z)
+    z = _as_float("z", z)
     if z.size and np.isnan(z).any():
         _checks.check_finite("z", True, False)
     return _log_sigmoid(z)
@@ -107,7 +127,8 @@ def bt_probability(reward_1, reward_2):
     reward_1 = _real("reward_1", reward_1)
     reward_2 = _real("reward_2", reward_2)
     _checks.check_same_shape({"reward_1": reward_1.shape, "reward_2": reward_2.shape})
-    return _sigmoid(reward_1 - reward_2)
+    with np.errstate(over="ignore"):  # r1 - r2 beyond float64 is +-inf, and sigma(+-inf) is exact
+        return _sigmoid(reward_1 - reward_2)
 
 
 def _checked(pc, pr, rc, rr, beta):
@@ -206,13 +227,20 @@ def paper_dpo_loss(pi_logps, ref_logps, yw_idxs, yl_idxs, beta):
         for every entry of ``pi_logps``.
     """
     pi_logps = _logps("pi_logps", pi_logps)
+    _checks.check_completions("pi_logps", pi_logps.shape)
     ref_logps = _logps("ref_logps", ref_logps)
     _checks.check_same_shape({"pi_logps": pi_logps.shape, "ref_logps": ref_logps.shape})
-    yw_idxs, yl_idxs = (np.asarray(i) if np.size(i) else np.zeros(0, np.intp) for i in (yw_idxs, yl_idxs))
-    n = pi_logps.shape[0] if pi_logps.ndim else 0
+    n = pi_logps.shape[0]
+    idxs = []
     for name, idx in (("yw_idxs", yw_idxs), ("yl_idxs", yl_idxs)):
-        lo, hi = (int(idx.min()), int(idx.max())) if idx.size and idx.dtype.kind in "iu" else (0, 0)
-        _checks.check_indices(name, idx.shape, idx.dtype.kind in "iu", lo, hi, n)
+        idx = _array(name, idx, "index")
+        if idx.size == 0:  # an empty list reads as float64: no pairs, nothing to check
+            idx = np.zeros(idx.shape, np.intp)
+        _checks.check_index_dtype(name, idx.dtype.kind, idx.dtype)
+        lo, hi = (int(idx.min()), int(idx.max())) if idx.size else (0, 0)
+        _checks.check_indices(name, idx.shape, True, lo, hi, n)
+        idxs.append(idx.astype(np.intp))
+    yw_idxs, yl_idxs = idxs
     _checks.check_same_shape({"yw_idxs": yw_idxs.shape, "yl_idxs": yl_idxs.shape})
     beta = _checks.check_beta(beta)
 

@@ -4,7 +4,9 @@ Twin of :mod:`dpo_teach.numpy_dpo`: same names, argument order, return order and
 differentiable with autograd. Inputs are sequence log-probabilities :math:`\log \pi(y \mid x)`
 (sums over response tokens, so <= 0); ``chosen`` = :math:`y_w`, ``rejected`` = :math:`y_l`.
 
-Tensors keep their floating dtype; Python numbers, lists and integer tensors become float64.
+Tensors keep their floating dtype; Python numbers, lists, NumPy arrays and integer tensors
+become float64. ``None``, strings (``"-0.5"`` too: text is never parsed as a number) and complex
+values raise ``ValueError`` naming the argument, with the NumPy twin's wording.
 Rewards are returned detached: they are for logging, the gradient flows through the loss.
 The checks cost a device sync each; the GPT-2 trainer's hot loop calls the unchecked
 :func:`dpo_loss_unchecked`.
@@ -31,16 +33,38 @@ __all__ = [
 ]
 
 
-def _as_float(x) -> torch.Tensor:
+def _kind(x: torch.Tensor) -> str:
+    """NumPy's dtype kind letter for a tensor's dtype (the shared checks speak NumPy's kinds)."""
+    if x.is_complex():
+        return "c"
+    if x.is_floating_point():
+        return "f"
+    return "b" if x.dtype == torch.bool else "i"
+
+
+def _tensor(name: str, x, expected: str = "real") -> torch.Tensor:
+    """``x`` as a tensor of real numbers (any real dtype), or a ValueError naming ``name``.
+
+    Non-tensors go through NumPy, so both twins reject the same inputs with the same words.
+    """
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(_checks.as_numeric_array(name, x, expected))
+    _checks.check_dtype(name, _kind(x), x.dtype, expected)
+    return x
+
+
+def _as_float(name: str, x, expected: str = "real") -> torch.Tensor:
     """``x`` as a floating tensor: float tensors keep their dtype, anything else becomes float64."""
     if not isinstance(x, torch.Tensor):
-        return torch.as_tensor(x, dtype=torch.float64)
+        arr = _checks.as_numeric_array(name, x, expected)
+        return torch.as_tensor(arr, dtype=torch.float64)
+    _checks.check_dtype(name, _kind(x), x.dtype, expected)
     return x if x.is_floating_point() else x.to(torch.float64)
 
 
-def _real(name: str, x) -> torch.Tensor:
+def _real(name: str, x, expected: str = "real") -> torch.Tensor:
     """A real-valued input (no NaN, no inf)."""
-    x = _as_float(x)
+    x = _as_float(name, x, expected)
     if x.numel() and not bool(torch.isfinite(x).all()):
         _checks.check_finite(name, bool(torch.isnan(x).any()), True)
     return x
@@ -48,7 +72,7 @@ def _real(name: str, x) -> torch.Tensor:
 
 def _logps(name: str, x) -> torch.Tensor:
     """A log-probability input: finite and <= 0."""
-    x = _real(name, x)
+    x = _real(name, x, "logps")
     if x.numel():
         _checks.check_logps(name, False, False, float(x.detach().max()))
     return x
@@ -59,7 +83,7 @@ def sigmoid(z):
 
     NaN is rejected; :math:`\pm\infty` give 1 and 0.
     """
-    z = _as_float(z)
+    z = _as_float("z", z)
     if z.numel() and bool(torch.isnan(z).any()):
         _checks.check_finite("z", True, False)
     return torch.sigmoid(z)  # torch's kernel is stable for any z
@@ -70,7 +94,7 @@ def log_sigmoid(z):
 
     For :math:`z \to -\infty` it is :math:`\approx z`, never ``-inf`` for finite z.
     """
-    z = _as_float(z)
+    z = _as_float("z", z)
     if z.numel() and bool(torch.isnan(z).any()):
         _checks.check_finite("z", True, False)
     # Never torch.log(torch.sigmoid(z)): sigma underflows to 0 and log(0) = -inf.
@@ -199,15 +223,21 @@ def paper_dpo_loss(pi_logps, ref_logps, yw_idxs, yl_idxs, beta):
         :math:`\beta(\log\pi_\theta - \log\pi_\mathrm{ref})` for every entry of ``pi_logps``.
     """
     pi_logps = _logps("pi_logps", pi_logps)
+    _checks.check_completions("pi_logps", tuple(pi_logps.shape))
     ref_logps = _logps("ref_logps", ref_logps)
     _checks.check_same_shape({"pi_logps": pi_logps.shape, "ref_logps": ref_logps.shape})
-    yw_idxs, yl_idxs = (torch.as_tensor(i) for i in (yw_idxs, yl_idxs))
-    yw_idxs, yl_idxs = (i if i.numel() else i.long() for i in (yw_idxs, yl_idxs))
-    n = pi_logps.shape[0] if pi_logps.ndim else 0
+    n = pi_logps.shape[0]
+    idxs = []
     for name, idx in (("yw_idxs", yw_idxs), ("yl_idxs", yl_idxs)):
-        is_int = not idx.is_floating_point() and not idx.is_complex() and idx.dtype != torch.bool
-        lo, hi = (int(idx.min()), int(idx.max())) if idx.numel() and is_int else (0, 0)
-        _checks.check_indices(name, tuple(idx.shape), is_int, lo, hi, n)
+        idx = _tensor(name, idx, "index")
+        if idx.numel() == 0:  # an empty list reads as float64: no pairs, nothing to check
+            idx = idx.long()
+        _checks.check_index_dtype(name, _kind(idx), idx.dtype)
+        lo, hi = (int(idx.min()), int(idx.max())) if idx.numel() else (0, 0)
+        _checks.check_indices(name, tuple(idx.shape), True, lo, hi, n)
+        # int64 always: torch reads a uint8 (or bool) index tensor as a mask, not as indices
+        idxs.append(idx.long())
+    yw_idxs, yl_idxs = idxs
     _checks.check_same_shape({"yw_idxs": yw_idxs.shape, "yl_idxs": yl_idxs.shape})
     beta = _checks.check_beta(beta)
 

@@ -154,3 +154,19 @@ def toy_rewards():
     from dpo_teach import exercises as ex
 
     return ex.TOY_BETA * math.log(0.6 / 0.5), ex.TOY_BETA * math.log(0.4 / 0.5)
+
+
+def run_cli(*args):
+    """``python -m dpo_teach.finetune --fast --no-progress --device cpu ARGS`` in a subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DPO_TEACH_FAST="1")
+    return subprocess.run(
+        [sys.executable, "-m", "dpo_teach.finetune", "--fast", "--no-progress", "--device", "cpu", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )

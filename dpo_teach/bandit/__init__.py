@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _checks
 from .. import numpy_dpo as nd
-from .checks import check_distribution, check_n_actions, check_pairs, check_rewards, log_softmax
+from .checks import check_distribution, check_n_actions, check_pairs, check_rewards, check_seed, log_softmax
 from .fit import DEFAULT_L2, fit_dpo, fit_reward_model, tabular_dpo_loss
 from .rlhf import RLHFResult, fit_rlhf
 
@@ -49,13 +49,21 @@ def optimal_policy(ref_probs, rewards, beta) -> np.ndarray:
     .. math:: \pi^*(y) = \frac{1}{Z}\,\pi_\mathrm{ref}(y)\exp\big(r(y)/\beta\big),\qquad
         Z = \sum_{y'} \pi_\mathrm{ref}(y')\exp\big(r(y')/\beta\big).
 
-    Computed in log space (softmax of ``log ref + r / beta``), so it is stable for any r/beta.
+    Computed in log space (softmax of ``log ref + r / beta``), so it is stable for any r/beta,
+    even one beyond float64's range (a tiny beta): then the best answers share all the mass.
     Shapes: ``ref_probs`` and ``rewards`` are ``(K,)``; returns ``(K,)`` float64.
     """
     ref = check_distribution(ref_probs)
     r = check_rewards(rewards, ref.shape[0])
     beta = _checks.check_beta(beta)
-    return np.exp(log_softmax(np.log(ref) + r / beta))
+    with np.errstate(over="ignore"):
+        z = r / beta
+        if not np.isfinite(z).all():
+            # r / beta overflowed (beta tiny). The softmax is unchanged by subtracting max(r)
+            # first; then every entry is <= 0, the best answers' exactly 0, and an overflow
+            # to -inf is exact: exp(-inf) = 0 is that answer's probability to float64 precision.
+            z = (r - r.max()) / beta
+    return np.exp(log_softmax(np.log(ref) + z))
 
 
 def expected_reward(probs, rewards) -> float:
@@ -76,10 +84,14 @@ def kl_divergence(probs, ref_probs) -> float:
 
 
 def total_variation(p, q) -> float:
-    r"""Total-variation distance :math:`\tfrac12\sum_y |p(y) - q(y)|` (0 = same policy, 1 = disjoint)."""
-    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    r"""Total-variation distance :math:`\tfrac12\sum_y |p(y) - q(y)|` (0 = same policy, 1 = disjoint).
+
+    ``p`` and ``q`` must be probability distributions over the same K answers (zeros allowed),
+    checked like every tabular input: counts, NaN or mismatched lengths raise ``ValueError``."""
+    p = check_distribution(p, "p", positive=False)
+    q = check_distribution(q, "q", positive=False)
     if p.shape != q.shape:
-        raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
+        raise ValueError(f"p has shape {p.shape} but q has {q.shape}: one entry per answer in both")
     return float(0.5 * np.abs(p - q).sum())
 
 
@@ -90,27 +102,40 @@ def sample_preferences(ref_probs, rewards, n_pairs, seed=None) -> tuple[np.ndarr
     r"""Draw ``n_pairs`` preference pairs the way the paper's data is made (Sec. 3).
 
     Two different answers :math:`y_1 \neq y_2` are drawn from :math:`\pi_\mathrm{ref}` (i.i.d.
-    draws, redrawn while equal: identical answers carry no preference), and labelled by the
-    Bradley-Terry model with the true reward, Eq. (1):
-    :math:`p(y_1 \succ y_2) = \sigma(r(y_1) - r(y_2))`.
+    draws, conditioned on being different: identical answers carry no preference), so
+    :math:`P(y_1 = i, y_2 = j) \propto \pi_\mathrm{ref}(i)\,\pi_\mathrm{ref}(j)` for
+    :math:`i \neq j`, and labelled by the Bradley-Terry model with the true reward, Eq. (1):
+    :math:`p(y_1 \succ y_2) = \sigma(r(y_1) - r(y_2))`. The pairs are sampled directly from that
+    distribution (no redrawing), so the time is O(n_pairs) whatever ``ref_probs`` is, even when
+    it puts almost all its mass on one answer.
 
     Returns ``(chosen, rejected)``: integer arrays of shape ``(n_pairs,)`` (:math:`y_w`, :math:`y_l`).
-    ``seed`` is an int, ``None`` or a ``numpy.random.Generator``.
+    ``seed`` is an int >= 0, ``None`` or a ``numpy.random.Generator``.
     """
     ref = check_distribution(ref_probs)
     r = check_rewards(rewards, ref.shape[0])
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
         raise ValueError(f"n_pairs must be an integer >= 1, got {n_pairs!r}")
-    if 1.0 - np.sum(ref**2) < 1e-9:
-        raise ValueError("ref_probs puts (almost) all mass on one answer: distinct pairs are impossible")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     k = ref.shape[0]
-    y1 = rng.choice(k, size=n_pairs, p=ref)
-    y2 = rng.choice(k, size=n_pairs, p=ref)
-    same = np.flatnonzero(y1 == y2)
-    while same.size:  # redraw the second answer of tied pairs: pairs ~ ref(i) ref(j), i != j
-        y2[same] = rng.choice(k, size=same.size, p=ref)
-        same = same[y1[same] == y2[same]]
+    # others[i] = sum of ref over j != i, summed directly: 1 - ref[i] would lose every digit
+    # when ref[i] is within rounding of 1
+    before = np.concatenate(([0.0], np.cumsum(ref)[:-1]))
+    after = np.concatenate((np.cumsum(ref[::-1])[::-1][1:], [0.0]))
+    others = before + after
+    # y_1's marginal: P(y_1 = i) = sum_{j != i} ref_i ref_j / Z = ref_i (1 - ref_i) / (1 - sum ref^2)
+    first = ref * others
+    y1 = rng.choice(k, size=n_pairs, p=first / first.sum())
+    # y_2 given y_1 = i: ref restricted to j != i, one vectorised draw per distinct value of y_1
+    y2 = np.empty(n_pairs, dtype=y1.dtype)
+    order = np.argsort(y1, kind="stable")  # positions grouped by the value of y_1
+    counts = np.bincount(y1, minlength=k)
+    start = 0
+    for i in np.flatnonzero(counts):
+        second = ref.copy()
+        second[i] = 0.0
+        y2[order[start : start + counts[i]]] = rng.choice(k, size=counts[i], p=second / second.sum())
+        start += counts[i]
     # Eq. (1): y_1 wins with probability sigma(r_1 - r_2)
     first_wins = rng.random(n_pairs) < nd.bt_probability(r[y1], r[y2])
     chosen = np.where(first_wins, y1, y2)

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
+
 __all__ = [
     "check_distribution",
     "check_rewards",
     "check_n_actions",
     "check_pairs",
     "check_l2",
+    "check_number",
+    "check_flag",
+    "check_seed",
     "log_softmax",
 ]
 
 
 def check_distribution(probs, name: str = "ref_probs", positive: bool = True) -> np.ndarray:
     """A 1-d float64 distribution over K >= 2 answers (every entry > 0 unless ``positive=False``)."""
-    p = np.asarray(probs, dtype=np.float64)
+    p = _checks.as_numeric_array(name, probs, "probs").astype(np.float64)  # None, text, complex: rejected
     if p.ndim != 1 or p.shape[0] < 2:
         raise ValueError(f"{name} must be a 1-d array of K >= 2 probabilities, got shape {p.shape}")
     if not np.isfinite(p).all():
@@ -37,7 +42,7 @@ def check_distribution(probs, name: str = "ref_probs", positive: bool = True) ->
 
 def check_rewards(rewards, n_actions: int, name: str = "rewards") -> np.ndarray:
     """A 1-d float64 array of ``n_actions`` finite rewards."""
-    r = np.asarray(rewards, dtype=np.float64)
+    r = _checks.as_numeric_array(name, rewards).astype(np.float64)  # None, text, complex: rejected
     if r.ndim != 1 or r.shape[0] != n_actions:
         raise ValueError(
             f"{name} must hold one reward per answer: expected shape ({n_actions},) to match "
@@ -87,19 +92,52 @@ def check_pairs(chosen, rejected, n_actions: int) -> tuple[np.ndarray, np.ndarra
     return out[0], out[1]
 
 
+def check_number(name: str, value, hint: str) -> float:
+    """A real scalar as a float: not a bool, not a string (text is never parsed as a number), not
+    an array with more than one entry. ``hint`` says what a good value looks like."""
+    arr = None
+    if not isinstance(value, (bool, np.bool_, str, bytes)) and value is not None:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            arr = None
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a number ({hint}), got {type(value).__name__} {value!r}")
+    return float(arr)
+
+
 def check_l2(l2) -> float:
     """A ridge strength: a finite float >= 0."""
-    try:
-        l2 = float(l2)
-    except (TypeError, ValueError):
-        raise ValueError(f"l2 must be a number >= 0 (a tiny ridge such as 1e-6), got {l2!r}") from None
+    l2 = check_number("l2", l2, "a tiny ridge such as 1e-6, or 0 for none")
     if not np.isfinite(l2) or l2 < 0:
         raise ValueError(f"l2 must be a finite number >= 0 (a tiny ridge such as 1e-6), got {l2!r}")
     return l2
 
 
+def check_flag(name: str, value) -> bool:
+    """A switch: ``True`` or ``False`` (a string such as ``"False"`` would silently be true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_seed(seed):
+    """What ``numpy.random.default_rng`` accepts for reproducible sampling: ``None``, an int >= 0,
+    or a ``numpy.random.Generator`` (also a ``SeedSequence`` or ``BitGenerator``)."""
+    generators = (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
+    if seed is None or isinstance(seed, generators):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(
+            f"seed must be an int >= 0 (e.g. seed=0), None (fresh randomness) or a "
+            f"numpy.random.Generator, got {type(seed).__name__} {seed!r}"
+        )
+    return seed
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     r""":math:`\log\mathrm{softmax}(z)` of a 1-d array, stable for any finite logits."""
-    # Stable: subtract the max before exponentiating (logsumexp).
+    # Stable: subtract the max before exponentiating (logsumexp). Entries of -inf (probability 0)
+    # are fine as long as the max is finite.
     z = logits - logits.max()
     return z - np.log(np.exp(z).sum())

@@ -26,6 +26,12 @@ __all__ = ["fit_reward_model", "fit_dpo", "tabular_dpo_loss", "DEFAULT_L2"]
 
 DEFAULT_L2 = 1e-6  # tiny ridge on the (implicit) reward; identical in both routes
 
+# The betas at which fit_dpo's float64 Newton solve in the logits is trustworthy. Above, the
+# policy differs from pi_ref by less than float64 resolves in log pi (the implicit reward
+# beta * log(pi / pi_ref) is rounding noise times beta); below, the Hessian, which scales as
+# beta**2, underflows. Outside, the same solution is optimal_policy(ref, fit_reward_model(...), beta).
+FIT_DPO_BETA_RANGE = (1e-100, 1e8)
+
 
 def _pair_table(chosen, rejected, n_actions):
     """Distinct (y_w, y_l) pairs, their share of the data, and the components' null projector."""
@@ -166,6 +172,9 @@ def fit_dpo(ref_probs, chosen, rejected, beta, *, l2=DEFAULT_L2) -> np.ndarray:
     implicit reward :math:`\beta(\theta - \log\pi_\mathrm{ref})`, the same as ``fit_reward_model``'s,
     so the result equals ``optimal_policy(ref_probs, fit_reward_model(...), beta)``.
 
+    ``beta`` must lie in ``FIT_DPO_BETA_RANGE`` (1e-100 to 1e8), where this float64 solve is
+    trustworthy; outside it a ``ValueError`` points to the equal, stable route above.
+
     Pairs only fix the policy on compared answers, up to one constant per connected component:
     a never-compared answer keeps its logit :math:`\log\pi_\mathrm{ref}(y)`, yet its probability
     still changes through the normaliser (DPO can move mass onto answers it never saw).
@@ -176,6 +185,19 @@ def fit_dpo(ref_probs, chosen, rejected, beta, *, l2=DEFAULT_L2) -> np.ndarray:
     chosen, rejected = check_pairs(chosen, rejected, k)
     beta = _checks.check_beta(beta)
     l2 = check_l2(l2)
+    lo, hi = FIT_DPO_BETA_RANGE
+    if not lo <= beta <= hi:
+        why = (
+            "large, the policy differs from ref_probs by less than float64 resolves"
+            if beta > hi
+            else "small, the curvature (which scales as beta**2) underflows"
+        )
+        raise ValueError(
+            f"beta={beta!r} is outside [{lo:g}, {hi:g}], where fit_dpo's float64 solve over the "
+            f"policy's logits works: at a beta this {why}. The DPO solution equals "
+            "optimal_policy(ref_probs, fit_reward_model(chosen, rejected, K, l2=l2), beta), which "
+            "is stable for any beta: compute it that way"
+        )
     yw, yl, weight, null = _pair_table(chosen, rejected, k)
     if l2 == 0:
         _check_mle_exists(yw, yl, k)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _checks
-from .checks import check_distribution, check_rewards, log_softmax
+from .checks import check_distribution, check_flag, check_number, check_rewards, check_seed, log_softmax
 
 __all__ = ["RLHFResult", "fit_rlhf", "clipped_surrogate_grad", "AdamState", "adam_step"]
 
@@ -102,6 +102,27 @@ def adam_step(theta, grad, state: AdamState, lr: float):
     return theta + lr * m_hat / (np.sqrt(v_hat) + state.eps)
 
 
+# Below this spread of rewards and beta, Adam's eps (1e-8) is no longer small against the
+# gradients: the loop would silently stall near pi_ref (fit_rlhf raises instead).
+ADAM_MIN_SCALE = 1e-6
+
+
+def _raise_overflow(r, beta, lr, clip_eps):
+    """The loop met inf or NaN: name the scale problem (huge rewards or beta) or the divergence."""
+    big = max(float(np.abs(r).max()), beta)
+    if big > 1e100:
+        raise ValueError(
+            f"rewards (largest |r| = {float(np.abs(r).max()):.3g}) and beta ({beta:.3g}) are too "
+            "large for float64 in this loop: Adam squares the gradient, which overflows beyond "
+            "~1e154. The optimum depends only on rewards / beta: divide rewards and beta by the "
+            f"same factor (e.g. both by {big:.0e}) and call again"
+        )
+    raise ValueError(
+        f"fit_rlhf diverged (the logits or Adam's moments became inf or NaN) with lr={lr!r} and "
+        f"clip_eps={clip_eps!r}; use a smaller lr (the default is 0.05) or clipping (clip_eps=0.2)"
+    )
+
+
 def fit_rlhf(
     ref_probs,
     rewards,
@@ -133,6 +154,11 @@ def fit_rlhf(
     iteration can settle there. ``rewards`` may be the true reward or a fitted reward model
     (the RLHF pipeline: ``fit_rlhf(ref, fit_reward_model(chosen, rejected, K), beta)``).
 
+    Scale: only rewards / beta matters for the optimum, but Adam does not work at every scale in
+    float64: rewards and beta whose spread is below 1e-6 (Adam's eps dominates) or so large that
+    squared gradients overflow raise ``ValueError`` saying to rescale both by the same factor.
+    ``batch_size`` must be >= 2 with ``baseline=True`` (one sample is its own mean: zero advantage).
+
     Returns an :class:`RLHFResult` (``.probs``, costs, ``.hyperparameters``, ``.history``).
     """
     ref = check_distribution(ref_probs)
@@ -142,11 +168,30 @@ def fit_rlhf(
     for name, value in (("n_iterations", n_iterations), ("batch_size", batch_size), ("n_epochs", n_epochs)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    lr = check_number("lr", lr, "a positive step size, e.g. 0.05")
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive step size (e.g. 0.05), got {lr!r}")
-    if clip_eps is not None and not 0 < clip_eps < 1:
-        raise ValueError(f"clip_eps must lie in (0, 1) (PPO uses 0.1-0.3), or be None; got {clip_eps!r}")
-    seed_label = "generator" if isinstance(seed, np.random.Generator) else seed
+    if clip_eps is not None:
+        clip_eps = check_number("clip_eps", clip_eps, "in (0, 1), PPO uses 0.1-0.3; or None for no clipping")
+        if not 0 < clip_eps < 1:
+            raise ValueError(f"clip_eps must lie in (0, 1) (PPO uses 0.1-0.3), or be None; got {clip_eps!r}")
+    anneal_lr, baseline = check_flag("anneal_lr", anneal_lr), check_flag("baseline", baseline)
+    if baseline and batch_size < 2:
+        raise ValueError(
+            f"batch_size={batch_size} with baseline=True: the baseline is the batch's mean reward, so "
+            "with one sample every advantage A = R - mean(R) is 0 and the policy never moves from "
+            "ref_probs; use batch_size >= 2 (the default is 256), or baseline=False"
+        )
+    with np.errstate(over="ignore"):
+        scale = float(np.ptp(r))  # reward differences drive the policy; beta weighs the KL term
+    if 0 < scale and max(scale, beta) < ADAM_MIN_SCALE:
+        raise ValueError(
+            f"rewards span only {scale:.3g} and beta is {beta:.3g}: at this scale Adam's eps "
+            f"({AdamState.eps:g}) swamps the gradients, so the policy would barely move from "
+            "ref_probs. The optimum depends only on rewards / beta: multiply rewards and beta by "
+            f"the same factor (e.g. {1 / max(scale, beta):.0e}) and call again"
+        )
+    seed_label = "generator" if isinstance(check_seed(seed), np.random.Generator) else seed
     hyperparameters = dict(
         beta=beta, n_iterations=n_iterations, batch_size=batch_size, n_epochs=n_epochs, lr=lr,
         anneal_lr=anneal_lr, clip_eps=clip_eps, baseline=baseline, optimizer="adam(0.9, 0.999)",
@@ -159,22 +204,27 @@ def fit_rlhf(
     hist = {"probs": [], "objective": [], "kl": [], "reward": []}
 
     start = time.perf_counter()
-    for it in range(n_iterations):
-        # 1. sample from the current (old) policy
-        log_p_old = log_softmax(theta)
-        y = rng.choice(k, size=batch_size, p=np.exp(log_p_old))
-        # 2. KL-penalised reward of each sample: $R_i = r(y_i) - \beta \log(\pi_{old}(y_i) / \pi_{ref}(y_i))$
-        reward_kl = r[y] - beta * (log_p_old[y] - log_ref[y])
-        # 3. advantage with a baseline: $A_i = R_i - \bar R$
-        adv = reward_kl - reward_kl.mean() if baseline else reward_kl
-        # 4. n_epochs Adam ascent steps on the clipped surrogate
-        lr_t = lr * (1 - it / n_iterations) if anneal_lr else lr
-        for _ in range(n_epochs):
-            theta = adam_step(theta, clipped_surrogate_grad(theta, y, log_p_old, adv, clip_eps), adam, lr_t)
-        probs = np.exp(log_softmax(theta))
-        obj, kl, rew = _objective(probs, log_ref, r, beta)
-        for key, val in zip(hist, (probs, obj, kl, rew)):
-            hist[key].append(val)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN are caught below, by name
+        for it in range(n_iterations):
+            # 1. sample from the current (old) policy
+            log_p_old = log_softmax(theta)
+            y = rng.choice(k, size=batch_size, p=np.exp(log_p_old))
+            # 2. KL-penalised reward: $R_i = r(y_i) - \beta \log(\pi_{old}(y_i) / \pi_{ref}(y_i))$
+            reward_kl = r[y] - beta * (log_p_old[y] - log_ref[y])
+            # 3. advantage with a baseline: $A_i = R_i - \bar R$
+            adv = reward_kl - reward_kl.mean() if baseline else reward_kl
+            # 4. n_epochs Adam ascent steps on the clipped surrogate
+            lr_t = lr * (1 - it / n_iterations) if anneal_lr else lr
+            for _ in range(n_epochs):
+                grad = clipped_surrogate_grad(theta, y, log_p_old, adv, clip_eps)
+                theta = adam_step(theta, grad, adam, lr_t)
+            # float64 overflow (rewards or beta far too large) or divergence: a clear error, not NaN
+            if not (np.isfinite(adv).all() and np.isfinite(adam.v).all() and np.isfinite(theta).all()):
+                _raise_overflow(r, beta, lr, clip_eps)
+            probs = np.exp(log_softmax(theta))
+            obj, kl, rew = _objective(probs, log_ref, r, beta)
+            for key, val in zip(hist, (probs, obj, kl, rew)):
+                hist[key].append(val)
     wall = time.perf_counter() - start
 
     return RLHFResult(

@@ -206,6 +206,7 @@ def check_optimal_policy(fn):
         mistakes.OPTIMAL_POLICY,
         cases=table_cases(seed=7),
         nonfinite_hint=mistakes.OVERFLOW_OPTIMAL_POLICY,
+        nan_hint=mistakes.NAN_OPTIMAL_POLICY,
     )
     return fb.passed(f"your pi* matches Eq. 4 on {n} tables, r / beta = 1e4 included.")
 

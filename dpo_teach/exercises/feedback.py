@@ -123,7 +123,12 @@ def require_callable(check: str, fn) -> None:
 
 
 def call(check: str, fn, args, where: str):
-    """Call the student's ``fn``; any exception becomes an AssertionError naming the input."""
+    """Call the student's ``fn``; any exception becomes an AssertionError naming the input.
+
+    ``sys.exit()`` inside the function (``SystemExit``) fails this exercise like any other error,
+    so it cannot end a notebook or a grading run. ``KeyboardInterrupt`` propagates on purpose:
+    it is how a student stops a function that runs forever (Ctrl-C / "Interrupt the kernel").
+    """
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # overflow warnings: the check explains them itself
@@ -132,6 +137,11 @@ def call(check: str, fn, args, where: str):
         raise AssertionError(
             f"{check}: your function raises NotImplementedError: replace the "
             "placeholder `raise NotImplementedError` with your code"
+        ) from None
+    except SystemExit as err:
+        raise AssertionError(
+            f"{check}: your function called sys.exit({err.code!r}) (or raised SystemExit) on {where}; "
+            "return the value instead of exiting"
         ) from None
     except Exception as err:  # noqa: BLE001 - whatever the student's code raises
         hint = ""

@@ -37,6 +37,11 @@ OVERFLOW_OPTIMAL_POLICY = (
     "exp(r / beta) overflows for r / beta = 1e4: subtract the largest "
     "log pi_ref + r / beta before exp (or work in log space with logsumexp)"
 )
+NAN_OPTIMAL_POLICY = (
+    "NaN on an ordinary table (no overflow is possible at these r / beta): look for 0 / 0 (a "
+    "normaliser Z that is 0), inf - inf, or the log of a negative number; pi* = pi_ref * "
+    "exp(r / beta) / Z, with Z the sum of the numerator over all answers"
+)
 NONFINITE_SEQUENCE = (
     "-inf/NaN on large logits: log(softmax(logits)) underflows to log(0) = "
     "-inf (and -inf * 0 from the mask is NaN); use torch.log_softmax, which is stable"

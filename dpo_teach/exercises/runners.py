@@ -83,8 +83,11 @@ def check_pair_function(
     return n
 
 
-def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hint) -> int:
-    """Run ``fn(ref_probs, rewards, beta)`` on every case; compare whole distributions."""
+def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hint, nan_hint) -> int:
+    """Run ``fn(ref_probs, rewards, beta)`` on every case; compare whole distributions.
+
+    A non-finite answer gets ``nonfinite_hint`` (overflow) where overflow is possible (an inf, or
+    ``|r / beta|`` beyond what ``exp`` survives), ``nan_hint`` for a NaN on an ordinary table."""
     require_callable(check, fn)
     for label, p, r, beta in cases:
         expected = reference(p, r, beta)
@@ -97,7 +100,8 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
         with np.errstate(all="ignore"):
             hints = [h for h, v in variants if np.allclose(got, v(p, r, beta), rtol=RTOL, atol=ATOL)]
         if not np.isfinite(got).all():
-            hints.append(nonfinite_hint)
+            extreme = np.isinf(got).any() or np.abs(np.asarray(r) / beta).max() > 700
+            hints.append(nonfinite_hint if extreme else nan_hint)
         elif not hints and not close(got.sum(), 1.0):
             hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
         hints += precision_hint(raw)

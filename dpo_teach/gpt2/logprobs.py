@@ -40,9 +40,36 @@ __all__ = [
     "concatenated_logps",
     "score_completions",
     "score_pairs",
+    "max_positions",
+    "check_pair_lengths",
 ]
 
 IGNORE_INDEX = -100  # the label of a position that is not scored (prompt, padding); as in PyTorch/HF
+
+
+def max_positions(model) -> int | None:
+    """The longest sequence (prompt + completion, in tokens) ``model`` can take: GPT-2's
+    ``n_positions`` (``config.max_position_embeddings`` in general); None if it names none."""
+    value = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_pair_lengths(pairs: Sequence[dict], max_length: int | None) -> None:
+    """Raise ``ValueError`` naming the first pair whose prompt + chosen or prompt + rejected is
+    longer than ``max_length`` tokens (a longer row has no position embedding: an IndexError deep
+    in the forward pass). Nothing is truncated silently; None checks nothing."""
+    if max_length is None:
+        return
+    for i, pair in enumerate(pairs):
+        for side in ("chosen_ids", "rejected_ids"):
+            n = len(pair["prompt_ids"]) + len(pair[side])
+            if n > max_length:
+                raise ValueError(
+                    f"pair {i}: prompt + {side.removesuffix('_ids')} is {n} tokens but the model "
+                    f"takes at most {max_length} (its n_positions / max_position_embeddings); "
+                    "shorten the prompt or completion (or drop the pair), or use a model with a "
+                    "larger n_positions"
+                )
 
 
 def sequence_logps(
@@ -182,6 +209,7 @@ def score_pairs(model, pairs: Sequence[dict], pad_token_id: int, batch_size=64, 
     """``(chosen_logps, rejected_logps)`` of every pair under ``model``, ``(N,)`` each, fp32 on the
     model's device; each forward pass holds ``batch_size`` pairs, chosen and rejected together, as
     in training (the reference precompute and the held-out accuracy)."""
+    check_pair_lengths(pairs, max_positions(model))
     chunks = [pairs[s : s + batch_size] for s in range(0, len(pairs), batch_size)]
     logps = _score(model, (collate_pairs(chunk, pad_token_id) for chunk in chunks), bf16)
     # each chunk of b pairs gave 2b rows: b chosen, then b rejected

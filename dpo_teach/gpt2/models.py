@@ -9,11 +9,23 @@ wide, 12 heads, 1024 positions) for a GPU; with our ~400-token vocabulary instea
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-__all__ = ["PRESETS", "Preset", "build_model", "load_pretrained", "count_parameters", "disable_dropout"]
+from ..runtime import eval_mode
+
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "build_model",
+    "check_model_dir",
+    "load_pretrained",
+    "count_parameters",
+    "disable_dropout",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,18 +69,130 @@ def build_model(preset: str, tokenizer, seed: int = 0) -> GPT2LMHeadModel:
     return model
 
 
+# what AutoTokenizer.from_pretrained can build a vocabulary from (fast: tokenizer.json; slow BPE:
+# vocab.json + merges.txt; WordPiece: vocab.txt; SentencePiece: *.model)
+TOKENIZER_VOCAB_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model", "spiece.model",
+                         "sentencepiece.bpe.model")  # fmt: skip
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")  # fmt: skip
+_RESAVE = "re-save it with model.save_pretrained(dir) and tokenizer.save_pretrained(dir)"
+
+
+def check_model_dir(path) -> Path:
+    """Check that directory ``path`` holds what :func:`load_pretrained` needs, without loading it:
+    a ``config.json`` holding a JSON object with a ``model_type``, a weights file and the
+    tokenizer's vocabulary files. Returns the path; raises ``ValueError`` naming the directory,
+    the missing or broken file, and the fix."""
+    path = Path(path)
+    if not path.is_dir():
+        what = "is a file, not a directory" if path.exists() else "does not exist"
+        raise ValueError(f"{path} {what}; pass a directory written by save_pretrained (model + tokenizer)")
+    config = path / "config.json"
+    if not config.is_file():
+        raise ValueError(f"{path} has no config.json, so it is not a save_pretrained model directory; "
+                         f"{_RESAVE}")  # fmt: skip
+    try:
+        fields = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{config} is not valid JSON ({type(err).__name__}: {err}); {_RESAVE}") from None
+    if not isinstance(fields, dict) or not isinstance(fields.get("model_type"), str):
+        raise ValueError(f"{config} has no \"model_type\" (e.g. \"gpt2\"), so no model class fits it; "
+                         f"{_RESAVE}")  # fmt: skip
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise ValueError(f"{path} holds no weights (none of {', '.join(WEIGHT_FILES)}); {_RESAVE}")
+    vocab = [name for name in TOKENIZER_VOCAB_FILES if (path / name).is_file()]
+    if not vocab:
+        raise ValueError(
+            f"{path} holds no tokenizer (none of {', '.join(TOKENIZER_VOCAB_FILES)}; with only the "
+            "model files, AutoTokenizer builds an empty one); save the tokenizer there with "
+            "tokenizer.save_pretrained(dir)"
+        )
+    if vocab == ["vocab.json"] and not (path / "merges.txt").is_file():
+        raise ValueError(f"{path} has vocab.json but no merges.txt (a BPE tokenizer needs both); "
+                         "save the tokenizer there with tokenizer.save_pretrained(dir)")  # fmt: skip
+    return path
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
+
+
+def _is_causal(model) -> bool:
+    """True when position t's logits do not depend on the tokens after t (a decoder), measured:
+    two short inputs that differ only in their last token must give the same earlier logits."""
+    vocab = model.config.vocab_size
+    if vocab < 3 or (getattr(model.config, "max_position_embeddings", None) or 4) < 4:
+        return True  # too small to probe; the vocabulary check rejects such a model anyway
+    ids = torch.tensor([[1, 2, 3, 1], [1, 2, 3, 2]])
+    with torch.no_grad(), eval_mode(model):
+        logits = model(input_ids=ids.to(next(model.parameters()).device), use_cache=False).logits.float()
+    return torch.allclose(logits[0, :-1], logits[1, :-1], rtol=1e-4, atol=1e-5)
+
+
 def load_pretrained(name_or_path: str):
     """``(model, tokenizer)`` from a checkpoint directory (or a hub name where the hub is
-    reachable), via ``from_pretrained``. The tokenizer gets a pad token if it lacks one."""
+    reachable), via ``from_pretrained``. The tokenizer gets a pad token if it lacks one.
+
+    A local directory is checked first (:func:`check_model_dir`). The model must be a causal
+    (decoder) language model whose weights all came from the checkpoint, and the tokenizer must
+    hold at least two tokens, an EOS token and no ids past the model's embedding table; anything
+    else raises ``ValueError`` naming the directory or file and the fix.
+    """
+    text = str(name_or_path)
+    local = Path(text).exists() or Path(text).is_absolute() or text.startswith((".", "~"))
+    where = weights_at = tokenizer_at = repr(text)
+    if local:
+        path = check_model_dir(Path(text).expanduser())
+        name_or_path, where = str(path), str(path)
+        weights_at = " / ".join(str(path / n) for n in WEIGHT_FILES if (path / n).is_file())
+        tokenizer_at = " / ".join(str(path / n) for n in TOKENIZER_VOCAB_FILES + ("tokenizer_config.json",)
+                                  if (path / n).is_file())  # fmt: skip
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path)
+        model, info = AutoModelForCausalLM.from_pretrained(name_or_path, output_loading_info=True)
     except OSError as err:
         raise ValueError(
-            f"could not load a model and tokenizer from {name_or_path!r} ({err}); pass a "
-            "directory written by save_pretrained (model + tokenizer), or omit --model to "
-            "train the tiny/small preset from scratch"
+            f"could not load a model from {where} ({_first_line(err)}); pass a directory written "
+            "by save_pretrained (model + tokenizer), or omit --model to train the tiny/small "
+            "preset from scratch"
         ) from None
+    except Exception as err:  # corrupt safetensors, an unknown or non-causal model_type, ...
+        hint = "a causal LM such as GPT-2 (AutoModelForCausalLM has no class for it)" if isinstance(
+            err, ValueError) and "Unrecognized configuration class" in str(err) else _RESAVE  # fmt: skip
+        raise ValueError(f"could not load the model from {weights_at} ({_first_line(err)}); "
+                         f"{hint}") from None  # fmt: skip
+    missing = sorted(set(info.get("missing_keys", ())) | {str(k) for k in info.get("mismatched_keys", ())})
+    if missing:
+        raise ValueError(
+            f"{where} is not a complete {type(model).__name__} checkpoint: {len(missing)} weights "
+            f"were not in it and would start random ({', '.join(missing[:4])}"
+            f"{', ...' if len(missing) > 4 else ''}); pass a causal-LM checkpoint saved with "
+            "model.save_pretrained (e.g. a GPT2LMHeadModel), not a base or other-task model"
+        )
+    if getattr(model.config, "is_encoder_decoder", False) or not _is_causal(model):
+        raise ValueError(
+            f"{where} holds a {model.config.model_type} model that is not causal (its "
+            f"{type(model).__name__} sees later tokens: config.is_decoder is "
+            f"{getattr(model.config, 'is_decoder', None)}); DPO scores text left to right, so pass "
+            "a decoder-only language model such as GPT-2"
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except Exception as err:  # garbage tokenizer.json, missing files, ...
+        raise ValueError(f"could not load the tokenizer from {tokenizer_at} ({_first_line(err)}); save it "
+                         "there with tokenizer.save_pretrained(dir)") from None  # fmt: skip
+    if len(tokenizer) < 2:
+        raise ValueError(f"the tokenizer in {where} has {len(tokenizer)} token(s) (its vocabulary "
+                         "files are missing or empty); save the real tokenizer there with "
+                         "tokenizer.save_pretrained(dir)")  # fmt: skip
+    if tokenizer.eos_token is None:
+        raise ValueError(f"the tokenizer in {where} has no EOS token, which ends every completion; "
+                         "set tokenizer.eos_token and save it again")  # fmt: skip
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer in {where} has {len(tokenizer)} tokens but the model's embedding table "
+            f"only {model.config.vocab_size}; save the tokenizer the model was trained with"
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if getattr(model, "loss_type", None) is None:

@@ -7,6 +7,7 @@ the same experiment as the command line.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 __all__ = ["DEFAULT_BETA", "Sizes", "sizes_for"]
 
@@ -29,6 +30,19 @@ class Sizes:
     dpo_batch_size: int = 16  # pairs per DPO step
     dpo_learning_rate: float = 5e-4  # tiny, beta 2; 6e-4 at beta 1.5 already collapsed one seed
     dpo_warmup_steps: int = 0  # linear DPO warmup
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value, zero_ok = getattr(self, f.name), f.name == "dpo_warmup_steps"
+            if f.type == "float":
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = ok and math.isfinite(value) and value > 0
+                need = "a finite number > 0"
+            else:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= (0 if zero_ok else 1)
+                need = "an integer >= 0" if zero_ok else "an integer >= 1"
+            if not ok:
+                raise ValueError(f"Sizes.{f.name} must be {need}, got {value!r}")
 
 
 def sizes_for(preset: str, fast: bool) -> Sizes:

@@ -14,6 +14,8 @@ resumes.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import os
 import time
 from collections.abc import Sequence
@@ -25,22 +27,15 @@ from tqdm.auto import tqdm
 from .. import _checks
 from .. import torch_dpo as td
 from ..runtime import autocast
-from .logprobs import collate_pairs, concatenated_logps, score_pairs
+from .checkpoint import CHECKPOINT_NAME, check_state_fits, read_state_file, save_state_file
+from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
 from .models import disable_dropout
 
 __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_ref_logps", "METRIC_NAMES"]
 
-METRIC_NAMES = (
-    "loss",
-    "rewards/chosen",
-    "rewards/rejected",
-    "rewards/accuracies",
-    "rewards/margins",
-    "logps/chosen",
-    "logps/rejected",
-    "grad_norm",
-)
-CHECKPOINT_NAME = "dpo_checkpoint.pt"
+METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
+                "logps/chosen", "logps/rejected", "grad_norm")  # fmt: skip
+SEED_STRIDE = 1_000_003  # epoch e of seed s draws its order from torch.Generator seed s * SEED_STRIDE + e
 
 
 @dataclasses.dataclass
@@ -60,6 +55,41 @@ class DPOConfig:
     output_dir: str | None = None  # where dpo_checkpoint.pt lives; a re-run resumes from it
     seed: int = 0  # data order: a fresh permutation of the pairs every epoch
     progress: bool = True  # tqdm progress bar
+
+    _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm")  # others >= 0
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field's type and range (ValueError naming it and the fix); also on training."""
+        self.beta = _checks.check_beta(self.beta)  # the same error as dpo_loss gives
+        for field in dataclasses.fields(self):  # field.type: "int", "float | None", ... (a string)
+            name, value, kind = field.name, getattr(self, field.name), field.type.split(" |")[0]
+            if name != "beta" and not (value is None and "None" in field.type):
+                setattr(self, name, _check_field(name, value, kind, name in self._POSITIVE, field.default))
+        max_seed = (2**64 - self.max_steps * self.batch_size) // SEED_STRIDE  # epoch e < max_steps * batch
+        if self.seed > max_seed:
+            raise ValueError(f"DPOConfig.seed must be <= {max_seed} (epoch e is seeded with seed * "
+                             f"{SEED_STRIDE} + e < 2**64), got {self.seed}; pick a smaller seed")  # fmt: skip
+
+
+def _check_field(name: str, value, kind: str, positive: bool, default):
+    """``value`` as a plain bool / int / float (finite; > 0 if ``positive``, else >= 0) / str path."""
+    if kind == "bool":
+        ok, want = isinstance(value, bool), "True or False"
+    elif kind == "str":  # a str, not a Path: the checkpoint stores the config as plain data
+        value = os.fspath(value) if isinstance(value, (str, os.PathLike)) else value
+        ok, want = isinstance(value, str) and value != "", "None or a directory path"
+    else:
+        number = isinstance(value, numbers.Integral if kind == "int" else numbers.Real)
+        number = number and not isinstance(value, bool) and (kind == "int" or math.isfinite(value))
+        ok = number and (value > 0 or (not positive and value == 0))
+        want = f"{'an integer' if kind == 'int' else 'a finite number'} {'> 0' if positive else '>= 0'}"
+    if not ok:
+        raise ValueError(f"DPOConfig.{name} must be {want}, got {type(value).__name__} {value!r}; "
+                         f"pass e.g. {name}={default!r} (the default)")  # fmt: skip
+    return {"bool": bool, "int": int, "float": float, "str": str}[kind](value)
 
 
 def compute_loss_and_metrics(policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float):
@@ -96,8 +126,10 @@ class DPOTrainer:
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
-        _checks.check_beta(config.beta)  # the same error as dpo_loss gives (also NaN and inf)
+        config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
         self.config, self.pairs = config, list(pairs)
+        for model in (policy, ref_model):  # a longer row has no position embedding (IndexError)
+            check_pair_lengths(self.pairs, max_positions(model))
         self.policy, self.ref_model = policy, ref_model
         self.device = next(policy.parameters()).device
         # 1. models: dropout off, reference frozen (eval mode, no gradients)
@@ -154,7 +186,7 @@ class DPOTrainer:
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self.perm_epoch:  # keep only the current epoch's order
-            gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            gen = torch.Generator().manual_seed(self.config.seed * SEED_STRIDE + epoch)
             self.perm_epoch, self.perm = epoch, torch.randperm(len(self.pairs), generator=gen)
         return self.perm
 
@@ -233,28 +265,35 @@ class DPOTrainer:
             "train_seconds": self.train_seconds,
             "config": dataclasses.asdict(self.config),
         }
-        tmp = path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
-        return path
+        return save_state_file(state, path)  # atomic: a crash never leaves a half-written checkpoint
 
     def load_checkpoint(self) -> bool:
-        """Resume from ``output_dir/dpo_checkpoint.pt`` if it exists; True when it did."""
+        """Resume from ``output_dir/dpo_checkpoint.pt`` if it exists (read safely, checked to fit)."""
         if not self.config.output_dir:
             return False
         path = Path(self.config.output_dir) / CHECKPOINT_NAME
         if not path.exists() or self.step > 0:
             return False
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = read_state_file(path, CHECKPOINT_KEYS, "DPO checkpoint", self.device)  # weights_only
+        fix = f"use a new output dir, or delete {path} to train from step 0"
         for key in ("beta", "learning_rate", "batch_size", "seed"):
-            if state["config"][key] != getattr(self.config, key):
+            if state["config"].get(key) != getattr(self.config, key):
                 raise ValueError(
-                    f"{path} was written with {key}={state['config'][key]!r} but this run has "
+                    f"{path} was written with {key}={state['config'].get(key)!r} but this run has "
                     f"{key}={getattr(self.config, key)!r}; use a new output dir or the same settings"
                 )
+        check_state_fits(self.policy, state["policy"], path, fix)
+        try:  # the optimizer first: if its state does not fit, the policy is still untouched
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); {fix}") from None
         self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history = state["step"], state["history"]
         self.tokens_seen, self.train_seconds = state["tokens_seen"], state["train_seconds"]
         return True
+
+
+# what save_checkpoint writes (key -> type), checked on resume by checkpoint.read_state_file
+CHECKPOINT_KEYS = {"step": int, "policy": dict, "optimizer": dict, "scheduler": dict, "history": list,
+                   "tokens_seen": int, "train_seconds": (int, float), "config": dict}  # fmt: skip

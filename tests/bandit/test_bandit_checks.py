@@ -52,7 +52,9 @@ def test_the_checks_return_clean_arrays():
     assert checks.check_n_actions(np.int64(3)) == 3 and type(checks.check_n_actions(np.int64(3))) is int
     chosen, rejected = checks.check_pairs([0, 2], np.array([1, 0], dtype=np.uint8), 3)
     assert chosen.dtype == rejected.dtype == np.intp and rejected.tolist() == [1, 0]
-    assert checks.check_l2("1e-3") == 1e-3
+    assert checks.check_l2(np.float32(0.5)) == 0.5 and checks.check_l2(0) == 0.0
+    with pytest.raises(ValueError, match="l2 must be a number"):  # C7: text is never parsed
+        checks.check_l2("1e-3")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pytest
+
 from dpo_teach.gpt2.recipe import DEFAULT_BETA, Sizes, sizes_for
 
 
@@ -26,3 +28,22 @@ def test_every_size_is_positive_and_beta_is_positive():
             sizes = sizes_for(preset, fast)
             assert all(getattr(sizes, f.name) >= 0 for f in dataclasses.fields(sizes))
             assert sizes.dpo_steps > 0 and sizes.dpo_batch_size > 0 and sizes.n_corpus > 0
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("sft_steps", 0, "Sizes.sft_steps must be an integer >= 1"),
+        ("dpo_batch_size", -1, "Sizes.dpo_batch_size must be an integer >= 1"),
+        ("dpo_batch_size", 2.5, "Sizes.dpo_batch_size must be an integer >= 1"),
+        ("n_corpus", True, "Sizes.n_corpus must be an integer >= 1"),
+        ("dpo_warmup_steps", -1, "Sizes.dpo_warmup_steps must be an integer >= 0"),
+        ("dpo_learning_rate", float("nan"), "Sizes.dpo_learning_rate must be a finite number > 0"),
+        ("sft_learning_rate", 0.0, "Sizes.sft_learning_rate must be a finite number > 0"),
+        ("sft_learning_rate", "3e-3", "Sizes.sft_learning_rate must be a finite number > 0"),
+    ],
+)
+def test_u9_sizes_reject_bad_values_naming_the_field(field, value, words):
+    """U9: every Sizes field is validated when the dataclass is built."""
+    with pytest.raises(ValueError, match=words):
+        Sizes(**{field: value})
