@@ -13,7 +13,6 @@ evaluation; ``metrics.json`` and two plots in DIR. Each stage's result is kept i
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import math
@@ -21,8 +20,9 @@ import time
 from pathlib import Path
 
 from .gpt2.recipe import DEFAULT_BETA, sizes_for
-from .gpt2.rundir import RunDir, atomic_write_text, read_json
+from .gpt2.rundir import RunDir, atomic_write_text
 
+CPU_SECONDS_PER_SMALL_STEP = 15  # the small preset on a 2-core CPU, measured (SFT, batch 64)
 MAX_SEED = 2**32 - 1  # torch, numpy and random all take it; the trainer adds epoch offsets below 2**63
 
 # (metrics key, what it is in one phrase, target as (">=" or "<", value) or None)
@@ -38,14 +38,16 @@ SUMMARY_ROWS = (
 
 
 def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=False,
-        output_dir="runs/finetune", progress=True, log=print, threads=None) -> dict:  # fmt: skip
+        output_dir="runs/finetune", progress=True, log=print, threads=None,
+        allow_slow=False) -> dict:  # fmt: skip
     """The whole pipeline; returns the metrics written to ``output_dir/metrics.json``.
 
     ``beta``: None = ``DEFAULT_BETA``. ``threads``: ``torch.set_num_threads`` for this process
-    (None: :func:`dpo_teach.runtime.cpu_threads`)."""
+    (None: :func:`dpo_teach.runtime.cpu_threads`). ``allow_slow``: run the ``small`` preset on a
+    CPU anyway (refused otherwise: hours, not minutes)."""
     import torch
 
-    from .gpt2 import data, evaluate
+    from .gpt2 import data, evaluate, stages
     from .gpt2.models import count_parameters
     from .gpt2.plots import save_run_plots
     from .runtime import default_device
@@ -54,6 +56,13 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     beta = DEFAULT_BETA if beta is None else beta
     device = default_device(device)
     sizes = sizes_for(preset, fast)
+    if preset == "small" and device == "cpu" and not allow_slow and not model_name:
+        hours = (sizes.sft_steps + sizes.dpo_steps) * CPU_SECONDS_PER_SMALL_STEP / 3600
+        raise ValueError(
+            f"--preset small on a CPU takes ~{CPU_SECONDS_PER_SMALL_STEP} s a step, about {hours:.0f} hours "
+            f"for {sizes.sft_steps} SFT + {sizes.dpo_steps} DPO steps; use a GPU (--device cuda), the "
+            "tiny preset, or pass --allow-slow to run it anyway"
+        )
     out = Path(output_dir)
     settings = {"preset": preset, "model": model_name, "seed": seed, "fast": fast}
     run_dir = RunDir(out, settings, stages=("sft", "pairs"))
@@ -61,21 +70,30 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    ref_model, tokenizer, sft_losses = _sft_stage(run_dir, preset, model_name, device, sizes, seed, threads,
-                                                  progress, log)  # fmt: skip
+    ref_model, tokenizer, sft_losses = stages.sft_stage(
+        run_dir, preset, model_name, device, sizes, seed, threads, progress, log
+    )
     timings["sft_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
     train_prompts, eval_prompts = data.split_prompts(sizes.n_train_prompts, sizes.n_eval_prompts, seed)
-    train_pairs, eval_pairs = _pairs_stage(
+    train_pairs, eval_pairs = stages.pairs_stage(
         run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log
     )
     timings["preference_data_seconds"] = time.perf_counter() - t
 
-    log(f"[4/5] DPO: {sizes.dpo_steps} steps of {sizes.dpo_batch_size} pairs, beta={beta}")
-    policy, trainer = _dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress)
+    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress)
+    resumed = trainer.load_checkpoint()  # resume, if a checkpoint is there: count only this process's work
+    what = f"resuming at step {trainer.step} of {sizes.dpo_steps}" if resumed else f"{sizes.dpo_steps} steps"
+    log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta})")
+    t, steps_before, tokens_before = time.perf_counter(), trainer.step, int(trainer.tokens_seen)
+    seconds_before = trainer.train_seconds
     history = trainer.train()
-    timings["dpo_seconds"] = trainer.train_seconds
+    timings["dpo_seconds"] = time.perf_counter() - t  # this process only, so <= wall_seconds
+    if trainer.step > steps_before:
+        speed = (int(trainer.tokens_seen) - tokens_before) / (trainer.train_seconds - seconds_before)
+    else:  # every step was done by an earlier run: no speed was measured now
+        speed = None
 
     t = time.perf_counter()
     log(f"[5/5] evaluating on {len(eval_prompts)} held-out prompts and {len(eval_pairs)} pairs")
@@ -99,97 +117,13 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
         "data": {"n_train_pairs": len(train_pairs), "n_eval_pairs": len(eval_pairs)},
         "eval": metrics_eval,
         "train": {"history": history, "sft_loss_first": sft_losses[0], "sft_loss_last": sft_losses[-1]},
-        "throughput": {"dpo_tokens_per_second": trainer.tokens_per_second},
+        "throughput": {"dpo_tokens_per_second": speed, "dpo_steps_this_run": trainer.step - steps_before},
         "timings": timings,
         "samples": samples[:20],
     }
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     save_run_plots(history, samples, out)
     return metrics
-
-
-def _sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log):
-    """Stages 1-2: tokenizer + model, then SFT -> the reference, kept in DIR/sft (built under a
-    temporary name, recorded when complete, reused only if it is unchanged)."""
-    from .gpt2 import reviews
-    from .gpt2.models import build_model, load_pretrained
-    from .gpt2.sft import sft_train
-    from .gpt2.tokenizer import train_tokenizer
-
-    sft_dir = run_dir.path / "sft"
-    texts = reviews.corpus(sizes.n_corpus, seed)
-    if run_dir.is_done("sft"):
-        log(f"[1-2/5] reusing the SFT model and its tokenizer in {sft_dir}")
-        ref_model, tokenizer = load_pretrained(str(sft_dir))
-        _set_threads(threads, ref_model, device)
-        sft_losses = read_json(sft_dir / "sft_losses.json", "the SFT losses")
-    else:
-        run_dir.start("sft")
-        if model_name:
-            log(f"[1/5] loading {model_name}")
-            ref_model, tokenizer = load_pretrained(model_name)
-        else:
-            log(f"[1/5] training a byte-level BPE tokenizer, building the {preset} GPT-2")
-            tokenizer = train_tokenizer(texts)
-            ref_model = build_model(preset, tokenizer, seed)
-        ref_model.to(device)
-        _set_threads(threads, ref_model, device)
-        log(f"[2/5] SFT: {sizes.sft_steps} steps on {len(texts)} neutral reviews")
-        sft_losses = sft_train(ref_model, tokenizer, texts, sizes.sft_steps, sizes.sft_batch_size,
-                               sizes.sft_learning_rate, seed=seed, progress=progress)  # fmt: skip
-
-        def save(tmp):
-            ref_model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            (tmp / "sft_losses.json").write_text(json.dumps(sft_losses))
-
-        run_dir.finish("sft", sorted(run_dir.replace_dir("sft", save).rglob("*")))
-    ref_model.to(device).eval()
-    return ref_model, tokenizer, sft_losses
-
-
-def _pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log):
-    """Stage 3: pairs sampled from the reference, labelled by the true reward, via JSON Lines."""
-    from .gpt2 import data
-    from .gpt2.checkpoint import CHECKPOINT_NAME
-
-    paths = {s: run_dir.path / f"preferences_{s}.jsonl" for s in ("train", "eval")}
-    if run_dir.is_done("pairs"):
-        log(f"[3/5] reusing the preference pairs in {paths['train'].name} and {paths['eval'].name}")
-    else:
-        run_dir.start("pairs")
-        # a DPO checkpoint trained on other pairs (or another reference) must not be resumed
-        (run_dir.path / CHECKPOINT_NAME).unlink(missing_ok=True)
-        log("[3/5] sampling two completions per prompt from the reference; labelling by true reward")
-        for split, prompts, s in (("train", train_prompts, 1), ("eval", eval_prompts, 2)):
-            rows = data.sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
-            data.write_preference_jsonl(rows, paths[split])
-        run_dir.finish("pairs", paths.values())
-    return tuple(
-        data.tokenize_pairs(data.load_preference_jsonl(paths[s]), tokenizer) for s in ("train", "eval")
-    )
-
-
-def _dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress):
-    """Stage 4: a policy copied from the reference and its trainer (resumes from out/)."""
-    from .gpt2.trainer import DPOConfig, DPOTrainer
-
-    policy = copy.deepcopy(ref_model)
-    config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
-                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
-                       output_dir=str(out), seed=seed, progress=progress)  # fmt: skip
-    return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id)
-
-
-def _set_threads(threads, model, device) -> None:
-    import torch
-
-    from .gpt2.models import count_parameters
-    from .runtime import cpu_threads
-
-    threads = threads or cpu_threads(count_parameters(model), device)
-    if threads:
-        torch.set_num_threads(threads)
 
 
 def summary_table(metrics: dict) -> str:
@@ -211,7 +145,8 @@ def summary_table(metrics: dict) -> str:
         f"{sum(tail) / len(tail):.3f}  (ln 2 = 0.693 at step 0)"
     )
     speed = metrics["throughput"]["dpo_tokens_per_second"]
-    lines.append(f"{'training speed, tokens / s (DPO stage)':<50} {speed:>7.0f}")
+    speed = f"{speed:>7.0f}" if speed is not None else "    n/a  (resumed: every DPO step ran earlier)"
+    lines.append(f"{'training speed, tokens / s (DPO stage)':<50} {speed}")
     lines.append(f"{'wall time, s':<50} {metrics['timings']['wall_seconds']:>7.1f}")
     if fast:
         lines.append(
@@ -235,10 +170,21 @@ def _number(kind, what: str, ok):
     return parse
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every flag's help shows its default, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default in (None, False) else super()._get_help_string(action)
+
+
 def main(argv=None) -> dict:
     from .runtime import fast_mode
 
-    parser = argparse.ArgumentParser(prog="python -m dpo_teach.finetune", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dpo_teach.finetune",
+        description=__doc__.split("\n")[0],
+        formatter_class=_Help,
+    )
     parser.add_argument(
         "--preset",
         choices=("tiny", "small"),
@@ -251,16 +197,17 @@ def main(argv=None) -> dict:
         metavar="NAME_OR_PATH",
         help="start from a checkpoint (from_pretrained) instead of a preset",
     )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: cuda when torch sees a GPU, else cpu")  # fmt: skip
     parser.add_argument(
         "--beta",
         type=_number(float, "a finite number > 0 (e.g. 2.0)", lambda b: b > 0),
         default=DEFAULT_BETA,
         help="KL strength: larger keeps the policy closer to the reference",
     )
-    parser.add_argument(
-        "--seed", type=_number(int, f"an integer in [0, {MAX_SEED}]", lambda n: 0 <= n <= MAX_SEED), default=0
-    )
+    seed_type = _number(int, f"an integer in [0, {MAX_SEED}]", lambda n: 0 <= n <= MAX_SEED)
+    parser.add_argument("--seed", type=seed_type, default=0,
+                        help="one seed for data, initialisation, sampling and batch order")  # fmt: skip
     parser.add_argument("--fast", action="store_true", help="a much smaller run (tests, smoke)")
     parser.add_argument(
         "--output-dir",
@@ -273,14 +220,17 @@ def main(argv=None) -> dict:
         default=None,
         help="torch CPU threads (default: 1 for models < 2M parameters on CPU, else torch's)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--allow-slow", action="store_true",
+                        help="run --preset small on a CPU anyway (about 15 s a step: hours)")  # fmt: skip
     args = parser.parse_args(argv)
     fast = args.fast or fast_mode()
     name = "model" if args.model else args.preset
     output_dir = args.output_dir or f"runs/finetune-{name}-seed{args.seed}{'-fast' if fast else ''}"
     try:
         metrics = run(args.preset, args.model, args.device, args.beta, args.seed, fast, output_dir,
-                      progress=not args.no_progress, threads=args.threads)  # fmt: skip
+                      progress=not args.no_progress, threads=args.threads,
+                      allow_slow=args.allow_slow)  # fmt: skip
     except (ValueError, OSError) as err:  # bad input or a file problem: one line, argparse style
         parser.exit(2, f"error: {err}\n")
     print(summary_table(metrics))

@@ -1,8 +1,14 @@
 """One plotting style and one place to save figures, for every notebook and script.
 
-Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies). Figures go
-to ``figures/`` at the repository root; in fast mode (the test run) they go to the ignored
-``figures/_fast/`` so a test run never overwrites the committed figures.
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies).
+
+Where ``save_figure`` writes, so that running the course never changes a committed file:
+
+- a notebook or script, any size: the ignored ``figures/_out/`` at the repository root
+  (``figures/_fast/`` in fast mode, the test run);
+- ``$DPO_TEACH_FIGURES`` when it is set: that folder. ``python -m dpo_teach.figures`` sets it to
+  the committed ``figures/`` and is the one way those are regenerated, on purpose;
+- outside a checkout (an installed package): ``./figures`` in the current directory.
 """
 
 from __future__ import annotations
@@ -51,16 +57,25 @@ def use_style() -> None:
     mpl.rcParams.update(style)
 
 
+FIGURES_ENV = "DPO_TEACH_FIGURES"  # set: save_figure writes there (dpo_teach.figures sets it)
+
+
+def repo_root() -> Path | None:
+    """The checkout this package runs from (the folder holding ``notebooks/`` and ``figures/``),
+    or None for an installed package."""
+    repo = Path(__file__).resolve().parents[1]
+    return repo if (repo / "notebooks").is_dir() and (repo / "figures").is_dir() else None
+
+
 def figures_dir() -> Path:
-    """Where figures are written: ``$DPO_TEACH_FIGURES`` if set, else ``figures/`` (``figures/_fast/``
-    in fast mode) at the repository root, falling back to the current directory outside a checkout."""
-    if os.environ.get("DPO_TEACH_FIGURES"):
-        root = Path(os.environ["DPO_TEACH_FIGURES"])
+    """Where figures are written: ``$DPO_TEACH_FIGURES`` if set; else the ignored
+    ``figures/_out/`` of the checkout (``figures/_fast/`` in fast mode); else ``./figures``."""
+    if os.environ.get(FIGURES_ENV):
+        root = Path(os.environ[FIGURES_ENV])
+    elif (repo := repo_root()) is not None:
+        root = repo / "figures" / ("_fast" if fast_mode() else "_out")
     else:
-        repo = Path(__file__).resolve().parents[1]
-        root = repo / "figures" if (repo / "notebooks").is_dir() else Path.cwd() / "figures"
-        if fast_mode():
-            root = root / "_fast"
+        root = Path.cwd() / "figures"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -75,3 +90,57 @@ def save_figure(fig, name: str) -> Path:
     path = figures_dir() / f"{name}.png"
     fig.savefig(path)
     return path
+
+
+# where a point's label may go, in order of preference: (dx, dy) in units of the offset, then its
+# alignment; eight directions, near first, then twice and three times as far
+_DIRECTIONS = [(1, 1, "left", "bottom"), (-1, 1, "right", "bottom"), (1, -1, "left", "top"),
+               (-1, -1, "right", "top"), (0, 1.4, "center", "bottom"), (0, -1.4, "center", "top"),
+               (1.4, 0, "left", "center"), (-1.4, 0, "right", "center")]  # fmt: skip
+_LABEL_SPOTS = [(dx * r, dy * r, ha, va, r > 1) for r in (1, 2, 3) for dx, dy, ha, va in _DIRECTIONS]
+
+
+def label_points(ax, xs, ys, texts, *, offset: float = 7.0, fontsize: float = 9):
+    """Label each point ``(xs[i], ys[i])`` with ``texts[i]`` on the side where the label covers no
+    line of ``ax``, no earlier label and no legend, and stays inside the axes; returns the labels.
+    A label that has to move further than ``offset`` points gets a thin leader line to its point.
+
+    Call it last, once the scales, limits and legend are final (it measures on the drawn figure).
+    """
+    from matplotlib.path import Path as MplPath
+    from matplotlib.text import Text
+
+    fig = ax.figure
+    fig.canvas.draw()  # fixes the limits and the legend's place, so the measurements hold
+    renderer = fig.canvas.get_renderer()
+    lines = []  # every line of the axes in display coordinates (incl. axhline / axvline)
+    for line in ax.lines:
+        path = line.get_transform().transform_path(line.get_path())
+        if len(path.vertices) > 1:
+            lines.append(MplPath(path.vertices))
+    avoid = [leg.get_window_extent(renderer) for leg in [ax.get_legend()] if leg is not None]
+    inside = ax.get_window_extent(renderer)
+    placed = []
+    for x, y, text in zip(xs, ys, texts):
+        best = None
+        for rank, (dx, dy, ha, va, far) in enumerate(_LABEL_SPOTS):
+            leader = {"arrowprops": {"arrowstyle": "-", "color": "0.5", "lw": 0.8}} if far else {}
+            label = ax.annotate(text, (x, y), xytext=(dx * offset, dy * offset), textcoords="offset points",
+                                ha=ha, va=va, fontsize=fontsize, **leader)  # fmt: skip
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer).padded(2)  # the text, not its leader
+            hits = sum(p.intersects_bbox(box, filled=False) for p in lines)
+            hits += sum(box.overlaps(b) for b in avoid)
+            outside = box.x0 < inside.x0 or box.x1 > inside.x1 or box.y0 < inside.y0 or box.y1 > inside.y1
+            cost = (hits, outside, rank)
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, label, box)
+            else:
+                label.remove()
+            if cost[:2] == (0, False):
+                break
+        placed.append(best[1])
+        avoid.append(best[2])
+    return placed

@@ -64,3 +64,18 @@ def eval_mode(model):
         yield model
     finally:
         model.train(was_training)
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers' own progress bars ("Loading weights", "Writing model shards") off inside the
+    block, as they were after: a notebook cell shows the course's output, not the library's."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

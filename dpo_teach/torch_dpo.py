@@ -5,8 +5,10 @@ differentiable with autograd. Inputs are sequence log-probabilities :math:`\log 
 (sums over response tokens, so <= 0); ``chosen`` = :math:`y_w`, ``rejected`` = :math:`y_l`.
 
 Tensors keep their floating dtype; Python numbers, lists, NumPy arrays and integer tensors
-become float64. ``None``, strings (``"-0.5"`` too: text is never parsed as a number) and complex
-values raise ``ValueError`` naming the argument, with the NumPy twin's wording.
+become float64. Mixed dtypes: the result has the widest floating dtype among the inputs
+(float32 with float64 gives float64), as in the NumPy twin. ``None``, strings (``"-0.5"``
+too: text is never parsed as a number) and complex values raise ``ValueError`` naming the
+argument, with the NumPy twin's wording.
 Rewards are returned detached: they are for logging, the gradient flows through the loss.
 The checks cost a device sync each; the GPT-2 trainer's hot loop calls the unchecked
 :func:`dpo_loss_unchecked`.
@@ -86,7 +88,9 @@ def sigmoid(z):
     z = _as_float("z", z)
     if z.numel() and bool(torch.isnan(z).any()):
         _checks.check_finite("z", True, False)
-    return torch.sigmoid(z)  # torch's kernel is stable for any z
+    # torch's kernel never overflows or gives NaN, but it returns exactly 0 below z = -709.78 in
+    # float64 (-88.72 in float32): take logs with log_sigmoid, never log(sigmoid(z))
+    return torch.sigmoid(z)
 
 
 def log_sigmoid(z):

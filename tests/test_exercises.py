@@ -31,6 +31,15 @@ from helpers import (
 # ------------------------------------------------------------------ right answers (a student's)
 
 B = ex.TOY_BETA
+# exercises 10-11 (the derivation): J(pi), log Z, and one Bradley-Terry probability
+_REF, _R, _PI = (
+    np.array(v)
+    for v in (ex.inputs.OBJECTIVE_REF_PROBS, ex.inputs.OBJECTIVE_REWARDS, ex.inputs.OBJECTIVE_POLICY)
+)
+OBJECTIVE = float(_PI @ _R - ex.inputs.OBJECTIVE_BETA * np.sum(_PI * np.log(_PI / _REF)))
+LOG_Z = math.log(float(_REF @ np.exp(_R / ex.inputs.OBJECTIVE_BETA)))
+P_SHIFT = 1 / (1 + math.exp(-(ex.inputs.SHIFT_REWARDS[0][0] - ex.inputs.SHIFT_REWARDS[0][2])))
+
 RIGHT = {
     "implicit_reward": (ex.check_implicit_reward, (B * math.log(0.6 / 0.5), B * math.log(0.4 / 0.5))),
     "implicit_reward_arrays": (  # NumPy / torch scalars and one-element lists are numbers too
@@ -46,6 +55,8 @@ RIGHT = {
     "optimal_policy": (ex.check_optimal_policy, (optimal_policy,)),
     "sequence_logps": (ex.check_sequence_logps, (sequence_logps,)),
     "kl": (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), kl_optimal(1.0))),
+    "objective_identity": (ex.check_objective_identity, (OBJECTIVE, LOG_Z)),
+    "shift_invariance": (ex.check_shift_invariance, (P_SHIFT, P_SHIFT)),
 }
 
 
@@ -66,7 +77,7 @@ def test_every_check_is_covered():
 # ------------------------------------------------------------------ classic mistakes -> their hint
 
 
-def naive_loss(pc, pr, rc, rr, beta):  # -log(sigmoid(m)): log(0) for m < -745
+def naive_loss(pc, pr, rc, rr, beta):  # -log(sigmoid(m)): log(0) for m < -709.78 (float64)
     return -np.log(1.0 / (1.0 + np.exp(-margin(pc, pr, rc, rr, beta))))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dpo_teach import exercises as ex
-from dpo_teach.exercises import mistakes
+from dpo_teach.exercises import derivation, mistakes
 from helpers import kl_optimal
 
 
@@ -43,6 +43,26 @@ def catalogued():
             # exp(beta * r) is exp(r / beta) at beta = 1, and the halving rules apply to one value
             if np.isfinite(v) and not math.isclose(v, kl[key], rel_tol=ex.RTOL):
                 yield ex.check_kl_when_beta_doubles, tuple(v if k == key else kl[k] for k in kl), h
+
+    ref, r, pi = (
+        np.array(v)
+        for v in (ex.inputs.OBJECTIVE_REF_PROBS, ex.inputs.OBJECTIVE_REWARDS, ex.inputs.OBJECTIVE_POLICY)
+    )
+    objective = float(pi @ r - ex.inputs.OBJECTIVE_BETA * np.sum(pi * np.log(pi / ref)))
+    log_z = math.log(float(ref @ np.exp(r / ex.inputs.OBJECTIVE_BETA)))
+    yield from (
+        (ex.check_objective_identity, (v, log_z), h)
+        for h, v in derivation.objective_mistakes(ref, r, pi, ex.inputs.OBJECTIVE_BETA)
+    )
+    yield from (
+        (ex.check_objective_identity, (objective, v), h)
+        for h, v in derivation.log_z_mistakes(ref, r, pi, ex.inputs.OBJECTIVE_BETA)
+    )
+    table = np.array(ex.inputs.SHIFT_REWARDS)
+    p = 1 / (1 + math.exp(-(table[0, 0] - table[0, 2])))
+    for after in (False, True):
+        for h, v in derivation.shift_mistakes(table, ex.inputs.SHIFT_F, 0, (0, 2), after):
+            yield ex.check_shift_invariance, ((p, v) if after else (v, p)), h
 
 
 CATALOGUED = list(catalogued())

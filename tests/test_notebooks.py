@@ -130,7 +130,8 @@ def test_figures_are_numbered_like_the_notebook_and_committed(notebook):
             f"{label(path)} saves {name}: number it {number(path)}_..."
         )
         png = FIGURES / f"{name}.png"
-        assert png.is_file(), f"figures/{name}.png is missing: run {label(path)} with DPO_TEACH_FAST=0"
+        regenerate = f"python -m dpo_teach.figures --only {number(path)}"
+        assert png.is_file(), f"figures/{name}.png is missing: run {regenerate}"
     if names:
         assert ("dpo_teach.plotting", "save_figure") in imports_of(nb)
 

@@ -27,14 +27,43 @@ def test_save_figure_goes_to_ignored_folder_in_fast_mode(monkeypatch, tmp_path):
             plotting.save_figure(fig, bad)
 
 
-def test_full_mode_saves_into_the_committed_figures_folder(monkeypatch):
-    monkeypatch.setenv("DPO_TEACH_FAST", "0")
+def test_notebook_runs_at_any_size_leave_the_committed_figures_alone(monkeypatch):
+    """Without $DPO_TEACH_FIGURES (only `python -m dpo_teach.figures` sets it) figures go to an
+    ignored folder: figures/_out at full size, figures/_fast in fast mode."""
     monkeypatch.delenv("DPO_TEACH_FIGURES", raising=False)
-    folder = plotting.figures_dir()
-    assert folder.name == "figures" and (folder / "01_beta_sweep.png").is_file()
+    repo = plotting.repo_root()
+    assert repo is not None and (repo / "figures" / "01_beta_sweep.png").is_file()
+    for fast, folder in (("0", "_out"), ("1", "_fast")):
+        monkeypatch.setenv("DPO_TEACH_FAST", fast)
+        assert plotting.figures_dir() == repo / "figures" / folder
+    ignored = (repo / ".gitignore").read_text().splitlines()
+    assert "figures/_out/" in ignored and "figures/_fast/" in ignored
 
 
 def test_use_style_sets_the_okabe_ito_cycle():
     plotting.use_style()
     assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == plotting.COLORS
     assert len(set(plotting.COLORS)) == len(plotting.OKABE_ITO) == 8
+
+
+def test_label_points_keeps_labels_off_the_lines_and_each_other():
+    from matplotlib.path import Path
+    from matplotlib.text import Text
+
+    plotting.use_style()
+    fig, ax = plt.subplots()
+    xs, ys = [0.3, 1, 1.8, 3, 20], [0.65, 0.7, 1.0, 1.0, -1.1]  # notebook 05's frontier, roughly
+    ax.plot(xs, ys, "o-")
+    ax.axhline(0.0, ls="--")
+    ax.set_xscale("log")
+    ax.margins(x=0.15, y=0.25)
+    labels = plotting.label_points(ax, xs, ys, [f"β={b}\n90% valid" for b in (4, 2, 1, 0.5, 0.25)])
+    renderer = fig.canvas.get_renderer()
+    for label in labels:
+        label.update_positions(renderer)
+    boxes = [Text.get_window_extent(label, renderer) for label in labels]  # without leaders
+    for line in ax.lines:
+        path = Path(line.get_transform().transform_path(line.get_path()).vertices)
+        assert not any(path.intersects_bbox(box, filled=False) for box in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    plt.close(fig)

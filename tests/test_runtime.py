@@ -99,3 +99,12 @@ def test_eval_mode_nests():
             assert not model.training
         assert not model.training  # the inner block restores the outer block's eval mode
     assert model.training
+
+
+def test_quiet_transformers_silences_the_library_bars_and_restores_them():
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()
+    with runtime.quiet_transformers():
+        assert not hf_logging.is_progress_bar_enabled()
+    assert hf_logging.is_progress_bar_enabled()

@@ -5,7 +5,8 @@ probabilities, so every object of arXiv:2305.18290 is computable exactly: the KL
 optimum (Eq. 4), the Bradley-Terry reward model (Eq. 2), the DPO objective (Eq. 7) and the
 RLHF policy optimisation that DPO replaces. This package's face holds the closed form, the
 metrics and the data; the fits live beside it and are re-exported here: ``fit`` (reward model
-and DPO, exact Newton solves), ``rlhf`` (a PPO-style sampling loop); ``checks`` holds the input
+and DPO, exact Newton solves), ``rlhf`` (a PPO-style sampling loop), ``plackett_luce`` (rankings
+of k answers, their reward model and DPO on them, Appendix A.3); ``checks`` holds the input
 checks all of them share.
 
     >>> from dpo_teach.bandit import optimal_policy, sample_preferences, fit_reward_model, fit_dpo
@@ -25,6 +26,13 @@ from .. import _checks
 from .. import numpy_dpo as nd
 from .checks import check_distribution, check_n_actions, check_pairs, check_rewards, check_seed, log_softmax
 from .fit import DEFAULT_L2, fit_dpo, fit_reward_model, tabular_dpo_loss
+from .plackett_luce import (
+    fit_dpo_pl,
+    fit_reward_model_pl,
+    plackett_luce_loss,
+    sample_rankings,
+    tabular_dpo_pl_loss,
+)
 from .rlhf import RLHFResult, fit_rlhf
 
 __all__ = [
@@ -40,6 +48,11 @@ __all__ = [
     "kl_divergence",
     "total_variation",
     "DEFAULT_L2",
+    "sample_rankings",
+    "plackett_luce_loss",
+    "tabular_dpo_pl_loss",
+    "fit_reward_model_pl",
+    "fit_dpo_pl",
 ]
 
 

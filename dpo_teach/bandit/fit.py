@@ -21,6 +21,7 @@ import numpy as np
 from .. import _checks
 from .. import numpy_dpo as nd
 from .checks import check_distribution, check_l2, check_n_actions, check_pairs, log_softmax
+from .newton import newton_minimize
 
 __all__ = ["fit_reward_model", "fit_dpo", "tabular_dpo_loss", "DEFAULT_L2"]
 
@@ -86,37 +87,6 @@ def _laplacian(n_actions, yw, yl, c):
     return h
 
 
-def _newton(objective, x0, null, max_iter=200):
-    """Damped Newton on a convex objective(x) -> (f, g, H), steps kept orthogonal to ``null``.
-
-    Once the predicted decrease is below what float64 can resolve in f, the line search can no
-    longer judge steps; there Newton is in its quadratic region, so a few full steps finish it.
-    """
-    x = x0.copy()
-    f, g, h = objective(x)
-    for _ in range(max_iter):
-        step = np.linalg.solve(h + null, -g)  # null only acts on directions where g = 0
-        decrement = -g @ step  # squared Newton decrement: predicted decrease is half of it
-        if decrement < 1e-12:
-            for _ in range(4):  # polish with full steps while they keep shrinking the decrement
-                _, g_new, h_new = objective(x + step)
-                step_new = np.linalg.solve(h_new + null, -g_new)
-                if not -g_new @ step_new < decrement:
-                    return x + step
-                x, step, decrement = x + step, step_new, -g_new @ step_new
-            return x + step
-        t = 1.0
-        while True:  # backtracking (Armijo) line search
-            f_new, g_new, h_new = objective(x + t * step)
-            if f_new <= f - 1e-4 * t * decrement:
-                break
-            t *= 0.5
-            if t < 1e-10:
-                raise RuntimeError("Newton line search failed: the objective is not decreasing")
-        x, f, g, h = x + t * step, f_new, g_new, h_new
-    raise RuntimeError("Newton's method did not converge in max_iter steps")
-
-
 def fit_reward_model(chosen, rejected, n_actions, *, l2=DEFAULT_L2) -> np.ndarray:
     r"""Bradley-Terry maximum likelihood, Eq. (2) of arXiv:2305.18290, for a tabular reward:
 
@@ -143,7 +113,7 @@ def fit_reward_model(chosen, rejected, n_actions, *, l2=DEFAULT_L2) -> np.ndarra
         h = _laplacian(n_actions, yw, yl, weight * p_wrong * (1 - p_wrong))
         return f, g + l2 * r, h + l2 * np.eye(n_actions)
 
-    return _newton(objective, np.zeros(n_actions), null)
+    return newton_minimize(objective, np.zeros(n_actions), null)
 
 
 def tabular_dpo_loss(policy_probs, ref_probs, chosen, rejected, beta) -> float:
@@ -216,5 +186,5 @@ def fit_dpo(ref_probs, chosen, rejected, beta, *, l2=DEFAULT_L2) -> np.ndarray:
         f = weight @ losses + 0.5 * l2 * u @ u
         return f, g + l2 * beta * u, h + l2 * beta**2 * np.eye(k)
 
-    theta = _newton(objective, log_ref.copy(), beta**2 * null)
+    theta = newton_minimize(objective, log_ref.copy(), beta**2 * null)
     return np.exp(log_softmax(theta))

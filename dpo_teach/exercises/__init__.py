@@ -11,11 +11,16 @@ in float64, on fixed inputs first, then seeded random batches, then extreme ones
 - Malformed (the ``...`` placeholder, a string, a wrong shape, a function that raises): also an
   ``AssertionError`` that says what to fix.
 
-Tolerance everywhere: ``numpy.isclose(received, expected, rtol=RTOL, atol=ATOL)``.
+Tolerance everywhere: ``numpy.isclose(received, expected, rtol=RTOL, atol=ATOL)``. A number may
+be a float, int, ``Fraction``, ``Decimal``, NumPy or torch scalar (read as float64). An answer in
+float16 or bfloat16 that is right up to its own precision is told to compute in float64; a float64
+one right to 3 significant digits, that it looks typed rounded.
 
-This file says what each exercise asks and what its reference is. Beside it: the inputs
-(``inputs``), the classic mistakes (``mistakes``), reading and wording the answer
-(``feedback``), and running a student's function over the inputs (``runners``).
+This file says what exercises 1-9 ask and what their references are; exercises 10-11 (the
+derivation, notebook 02) live with their mistakes in ``derivation``. Beside them: the inputs
+(``inputs``), the classic mistakes (``mistakes``, with ``function_mistakes``), reading and wording
+the answer (``feedback``), which hints explain it (``matching``), and running a student's function
+over the inputs (``runners``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ..bandit import kl_divergence, optimal_policy
 from ..gpt2.logprobs import sequence_logps
 from . import feedback as fb
 from . import mistakes, runners
+from .derivation import check_objective_identity, check_shift_invariance
 from .feedback import ATOL, RTOL
 from .inputs import (
     KL_BETA,
@@ -46,6 +52,7 @@ from .inputs import (
     table_cases,
     toy_logs,
 )
+from .matching import low_precision
 
 __all__ = [
     "RTOL",
@@ -59,6 +66,8 @@ __all__ = [
     "check_optimal_policy",
     "check_sequence_logps",
     "check_kl_when_beta_doubles",
+    "check_objective_identity",
+    "check_shift_invariance",
 ]
 
 # ---------------------------------------------------------------- 1-3: numbers on one example
@@ -83,6 +92,7 @@ def check_implicit_reward(r_hat_w, r_hat_l):
             float(nd.implicit_reward(math.log(p), math.log(r), beta)),
             mistakes.implicit_reward(name, p, r, other, beta),
             f"the toy example at beta = {beta}",
+            low_precision(value),
         )
     r_w, r_l = received["r_hat_w"], received["r_hat_l"]
     return fb.passed(f"r_hat_w = {r_w:.6f}, r_hat_l = {r_l:.6f} (beta = {beta}).")
@@ -103,7 +113,8 @@ def check_bt_probability(p):
             "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)"
             + fb.hint_lines([h for h, v in variants if math.isclose(x, v)])
         )
-    fb.compare_number("check_bt_probability", "p", x, expected, variants, "the toy example at beta = 1")
+    where = "the toy example at beta = 1"
+    fb.compare_number("check_bt_probability", "p", x, expected, variants, where, low_precision(p))
     return fb.passed(f"p(y_w > y_l) = {x:.6f}: at beta = 1 it is 0.6 / (0.6 + 0.4), as Eq. 1 says.")
 
 
@@ -121,6 +132,7 @@ def check_dpo_loss_value(loss):
         float(nd.dpo_loss(*LOGP_EXAMPLE, LOGP_BETA)[0]),
         mistakes.dpo_loss_value(*LOGP_EXAMPLE, LOGP_BETA),
         f"the log-prob example {LOGP_EXAMPLE} at beta = {LOGP_BETA}",
+        low_precision(loss),
     )
     return fb.passed(f"loss = {x:.6f} (margin = {m:.3f}; a margin of 0 would give ln 2 = 0.693147).")
 
@@ -241,10 +253,8 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
     """
     p, r = np.asarray(KL_REF_PROBS), np.asarray(KL_REWARDS)
     name = "check_kl_when_beta_doubles"
-    values = {
-        "kl_beta": fb.number(name, "kl_beta", kl_beta),
-        "kl_double_beta": fb.number(name, "kl_double_beta", kl_double_beta),
-    }
+    raw = {"kl_beta": kl_beta, "kl_double_beta": kl_double_beta}
+    values = {key: fb.number(name, key, value) for key, value in raw.items()}
     kl = {"kl_beta": _kl_optimal(p, r, KL_BETA), "kl_double_beta": _kl_optimal(p, r, 2 * KL_BETA)}
     for key, beta in (("kl_beta", KL_BETA), ("kl_double_beta", 2 * KL_BETA)):
         fb.compare_number(
@@ -254,6 +264,7 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
             kl[key],
             mistakes.kl_when_beta_doubles(key, p, r, beta, kl, values),
             f"ref_probs = {KL_REF_PROBS}, rewards = {KL_REWARDS}, beta = {beta}",
+            low_precision(raw[key]),
         )
     ratio = kl["kl_double_beta"] / kl["kl_beta"]
     return fb.passed(

@@ -1,6 +1,6 @@
 """How :mod:`dpo_teach.exercises` reads a student's answer and words its feedback: turn the answer
 into float64 (or fail clearly on a malformed one), call a student's function safely, compare one
-number with its reference, and phrase the messages.
+number with its reference, and phrase the messages (which hints explain an answer: ``matching``).
 
 Every failure is an ``AssertionError`` whose message names the check, the input, the expected
 and received values, and hints for the classic mistakes whose output matches the answer.
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 
-RTOL = 1e-6  # relative tolerance of every comparison (numpy.isclose)
-ATOL = 1e-9  # absolute tolerance of every comparison
+from .matching import ATOL, RTOL, agrees_to_digits, close, explain, precision_note
 
 
 def passed(message: str) -> bool:
@@ -29,11 +30,6 @@ def hint_lines(hints) -> str:
     return "".join(f"\nHint: {h}" for h in unique)
 
 
-def close(a, b) -> bool:
-    """``a`` and ``b`` agree within the stated tolerance (NaN never agrees)."""
-    return bool(np.isclose(a, b, rtol=RTOL, atol=ATOL))
-
-
 def fmt(x) -> str:
     return f"{float(x):.10g}"
 
@@ -45,22 +41,13 @@ def _to_numpy(value):
     return value
 
 
-def precision_hint(raw) -> list[str]:
-    """A hint when the student's output is in a low-precision float type."""
-    items = raw if isinstance(raw, (tuple, list)) else (raw,)
-    dtypes = {str(getattr(v, "dtype", "")).replace("torch.", "") for v in items}
-    low = dtypes & {"float16", "bfloat16", "float32"}
-    if not low:
-        return []
-    return [f"your output is {low.pop()}: compute in float64 (the inputs are float64)"]
-
-
 def _placeholder(check: str, name: str):
     return AssertionError(f"{check}: {name} is still the placeholder `...`: replace it with your answer")
 
 
 def number(check: str, name: str, value) -> float:
-    """A single real number from a float, int, NumPy or torch scalar; anything else fails clearly."""
+    """A single real number (float64) from a float, int, ``Fraction``, ``Decimal``, NumPy or torch
+    scalar; anything else fails clearly."""
     if value is Ellipsis:
         raise _placeholder(check, name)
     if value is None:
@@ -74,6 +61,8 @@ def number(check: str, name: str, value) -> float:
         raise AssertionError(f"{check}: {name} is the string {value!r}; give a number, not text")
     try:
         arr = np.asarray(_to_numpy(value))
+        if arr.dtype == object and arr.size and all(isinstance(v, (Fraction, Decimal)) for v in arr.flat):
+            arr = arr.astype(np.float64)  # an exact Fraction or Decimal: its nearest float64
     except Exception as err:  # noqa: BLE001 - any conversion failure is the student's input
         raise AssertionError(f"{check}: {name} is a {type(value).__name__}, not a number ({err})") from None
     if arr.dtype.kind not in "iuf":
@@ -97,14 +86,19 @@ def number(check: str, name: str, value) -> float:
     return x
 
 
-def compare_number(check: str, name: str, x: float, expected: float, variants, where: str) -> None:
-    """Fail unless ``x`` is close to ``expected``; ``variants`` are (hint, value) mistakes."""
+def compare_number(
+    check: str, name: str, x: float, expected: float, variants, where: str, dtype: str | None = None
+) -> None:
+    """Fail unless ``x`` is close to ``expected``; ``variants`` are (hint, value) mistakes;
+    ``dtype`` is the answer's low-precision float type (``low_precision``), if any."""
     if close(x, expected):
         return
-    hints = [h for h, v in variants if np.isfinite(v) and close(x, v)]
-    if not hints and abs(x - expected) <= 1e-2 * abs(expected):
+    hints = explain(x, expected, variants, dtype, what="value")
+    if not hints and agrees_to_digits(x, expected):
         hints.append(
-            "close, but not within the tolerance: compute it in code rather than typing a rounded number"
+            precision_note(dtype, "value")
+            if dtype in ("float16", "bfloat16")
+            else "close, but not within the tolerance: compute it in code rather than typing a rounded number"
         )
     raise AssertionError(
         f"{check}: {name} is wrong for {where}\n  expected {fmt(expected)}\n  received "

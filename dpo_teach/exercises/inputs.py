@@ -24,6 +24,15 @@ LOGP_BETA = 0.1
 KL_REF_PROBS = (0.5, 0.3, 0.2)
 KL_REWARDS = (1.0, 0.0, -1.0)
 KL_BETA = 0.5
+# The derivation exercises (notebook 02). 10: the objective J(pi) of Eq. 3 for one table and one
+# policy, and log Z. 11: one preference before and after adding f(x) to every reward of a prompt.
+OBJECTIVE_REF_PROBS = (0.4, 0.4, 0.2)
+OBJECTIVE_REWARDS = (1.0, -0.5, 2.0)
+OBJECTIVE_POLICY = (0.2, 0.3, 0.5)
+OBJECTIVE_BETA = 0.5
+SHIFT_REWARDS = ((1.5, 0.25, -0.5), (0.0, 2.0, 1.0))  # r(x, y): rows x_1, x_2; columns y_1, y_2, y_3
+SHIFT_F = (4.0, -1.5)  # f(x_1), f(x_2)
+SHIFT_PROMPT, SHIFT_PAIR = 0, (0, 2)  # the exercise asks for p(y_1 > y_3 | x_1)
 
 
 def toy_logs() -> tuple[float, float, float, float]:

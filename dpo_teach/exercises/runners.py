@@ -11,18 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_dpo as nd
-from .feedback import (
-    ATOL,
-    RTOL,
-    array,
-    call,
-    close,
-    fmt,
-    mismatch_message,
-    outputs,
-    precision_hint,
-    require_callable,
-)
+from .feedback import array, call, fmt, mismatch_message, outputs, require_callable
+from .matching import ATOL, RTOL, explain, low_precision, rtol_of
 
 PAIR_ARGUMENTS = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
 
@@ -70,10 +60,10 @@ def check_pair_function(
             (i,) = bad
             inputs = ", ".join(f"{a}={fmt(x[i])}" for a, x in zip(PAIR_ARGUMENTS, arrays)) + f", beta={beta}"
             with np.errstate(all="ignore"):
-                hints = [h for h, v in variants if close(got[i], np.asarray(v(*arrays, beta)[j])[i])]
+                wrong = [(h, np.asarray(v(*arrays, beta)[j])[i]) for h, v in variants]
+            hints = explain(got[i], exp[i], wrong, low_precision(raw))
             m = nd.margin_unchecked(*(a[i] for a in arrays), beta)
             hints += _nonfinite(got[i], abs(m) > 700, nonfinite_hint, nan_hint)
-            hints += precision_hint(raw)
             raise AssertionError(
                 mismatch_message(
                     check, name, f"{where}, pair {i}", inputs, fmt(exp[i]), fmt(got[i]), expected_label, hints
@@ -97,14 +87,14 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
         bad = first_mismatch(got, expected)
         if bad is None:
             continue
+        dtype = low_precision(raw)
         with np.errstate(all="ignore"):
-            hints = [h for h, v in variants if np.allclose(got, v(p, r, beta), rtol=RTOL, atol=ATOL)]
+            hints = explain(got, expected, [(h, v(p, r, beta)) for h, v in variants], dtype)
         if not np.isfinite(got).all():
             extreme = np.isinf(got).any() or np.abs(np.asarray(r) / beta).max() > 700
             hints.append(nonfinite_hint if extreme else nan_hint)
-        elif not hints and not close(got.sum(), 1.0):
+        elif not hints and not np.isclose(got.sum(), 1.0, rtol=rtol_of(dtype), atol=ATOL):
             hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
-        hints += precision_hint(raw)
         inputs = f"ref_probs={np.round(p, 6).tolist()}, rewards={np.round(r, 6).tolist()}, beta={beta}"
         raise AssertionError(
             mismatch_message(
@@ -133,10 +123,10 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
         bad = first_mismatch(got, expected)
         if bad is not None:
             (b,) = bad
-            hints = [h for h, v in variants if close(got[b], v(logits, labels)[b].item())]
+            wrong = [(h, v(logits, labels)[b].item()) for h, v in variants]
+            hints = explain(got[b], expected[b], wrong, low_precision(raw))
             extreme = float(logits[b].abs().max()) > 700
             hints += _nonfinite(got[b], extreme, nonfinite_hint, nan_hint)
-            hints += precision_hint(raw)
             raise AssertionError(
                 mismatch_message(
                     check,

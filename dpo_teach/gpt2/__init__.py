@@ -11,9 +11,12 @@ files follow the pipeline, each feeding the next:
 ``logprobs``   tokens -> summed completion log-probs, and the one whole-dataset scoring loop
 ``sft``        supervised fine-tuning: the reference model
 ``sampling``   ancestral sampling with a KV cache
-``trainer``    the DPO loop (``DPOConfig``, ``DPOTrainer``), TRL's metric names
+``config``     ``DPOConfig``: the trainer's hyper-parameters, each checked
+``checkpoint`` safe state files (``weights_only`` loads, atomic saves)
+``trainer``    the DPO loop (``DPOTrainer``), TRL's metric names
 ``evaluate``   held-out accuracy, true reward, win rate, KL, validity
 ``plots``      the run's figures
+``rundir``     the fine-tune's output directory: stage records, verified reuse
 
 Import the file you need (``from dpo_teach.gpt2.trainer import DPOTrainer``); this package
 import itself loads nothing.

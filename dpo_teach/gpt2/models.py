@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from ..runtime import eval_mode
+from ..runtime import eval_mode, quiet_transformers
 
 __all__ = [
     "PRESETS",
@@ -149,7 +149,8 @@ def load_pretrained(name_or_path: str):
         tokenizer_at = " / ".join(str(path / n) for n in TOKENIZER_VOCAB_FILES + ("tokenizer_config.json",)
                                   if (path / n).is_file())  # fmt: skip
     try:
-        model, info = AutoModelForCausalLM.from_pretrained(name_or_path, output_loading_info=True)
+        with quiet_transformers():
+            model, info = AutoModelForCausalLM.from_pretrained(name_or_path, output_loading_info=True)
     except OSError as err:
         raise ValueError(
             f"could not load a model from {where} ({_first_line(err)}); pass a directory written "

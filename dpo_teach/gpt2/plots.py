@@ -1,11 +1,12 @@
 """The two figures of ``python -m dpo_teach.finetune``, also used by notebook 05.
 
 ``plot_training_curves(history)``
-    DPO loss, mean reward margin and reward accuracy per step (TRL's metric names), raw and
-    smoothed, with the step-0 value ln 2 of the loss (policy = reference, Eq. 7 of
-    arXiv:2305.18290 at a zero margin) marked.
+    DPO loss, mean reward margin and reward accuracy per step (TRL's metric names), raw and as a
+    running mean over the last ~4 % of the steps, with the step-0 value ln 2 of the loss
+    (policy = reference, Eq. 7 of arXiv:2305.18290 at a zero margin) marked.
 ``plot_rewards(samples)``
-    the true reward of held-out samples from the reference and from the DPO policy.
+    the true reward of held-out samples from the reference and from the DPO policy, as bars side
+    by side per reward bin.
 ``save_run_plots(history, samples, out)``
     both, written to ``out/training_curves.png`` and ``out/reward_before_after.png``.
 
@@ -38,19 +39,22 @@ def plot_training_curves(history):
     use_style()
     steps = [h["step"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    window = max(1, len(history) // 25)  # moving average over ~4 % of the run
+    window = max(1, len(history) // 25)  # running mean over ~4 % of the run
     for ax, key in zip(axes, ("loss", "rewards/margins", "rewards/accuracies")):
         values = [h[key] for h in history]
-        ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="per step")
-        ax.plot(steps, _moving_average(values, window), color=COLORS[0], label=f"mean of {window}")
+        ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="one batch per step")
+        smooth = f"running mean over {window} steps" if window > 1 else "(too few steps to smooth)"
+        ax.plot(steps, _moving_average(values, window), color=COLORS[0], label=smooth)
         ax.set(xlabel="DPO step", title=key)
-    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1, label="ln 2 (step 0)")
-    axes[0].legend()
+    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1.5, label="ln 2 (step 0)")
+    # one legend for the three panels, under them: inside, the noisy per-step line runs through it
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     return fig
 
 
 def plot_rewards(samples):
-    """Figure: histogram of the true reward of held-out samples, reference vs DPO policy."""
+    """Figure: histogram of the true reward of held-out samples, reference vs DPO policy; the two
+    bars of a bin stand side by side (translucent overlapping bars would mix into a third colour)."""
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS, use_style
@@ -59,9 +63,8 @@ def plot_rewards(samples):
     use_style()
     fig, ax = plt.subplots()
     bins = [b / 4 for b in range(-17, 14)]
-    for key, label, color in (("reference_reward", "reference (SFT)", COLORS[0]),
-                              ("policy_reward", "DPO policy", COLORS[2])):  # fmt: skip
-        ax.hist([s[key] for s in samples], bins=bins, alpha=0.6, label=label, color=color)
+    keys, labels = ("reference_reward", "policy_reward"), ("reference (SFT)", "DPO policy")
+    ax.hist([[s[k] for s in samples] for k in keys], bins=bins, label=labels, color=[COLORS[0], COLORS[2]])
     ax.set(xlabel=f"true reward of a sample ({INVALID_REWARD:g} = not a valid review)",
            ylabel="samples", title="Held-out samples before and after DPO")  # fmt: skip
     ax.legend()

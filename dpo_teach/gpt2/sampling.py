@@ -8,6 +8,7 @@ grouped by length, so no padding (and no position-id bookkeeping) is ever needed
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -18,13 +19,20 @@ from ..runtime import autocast, eval_mode
 __all__ = ["sample_completions"]
 
 
+def _cache_name(model) -> str:
+    """The KV cache's keyword and output field: ``cache`` from transformers 5.24 on (where
+    ``past_key_values`` is deprecated), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 @torch.no_grad()
 def _sample_group(model, ids, eos_id, max_new_tokens, generator, check_every=4):
     """Sample completions for prompts of equal length ``ids`` (B, L); returns (B, max_new) ids
     with EOS written after each row's end."""
+    cache = _cache_name(model)
     mask = torch.ones(ids.shape[0], ids.shape[1] + max_new_tokens, dtype=torch.long, device=ids.device)
     out = model(input_ids=ids, attention_mask=mask[:, : ids.shape[1]], use_cache=True)
-    past, logits = out.past_key_values, out.logits[:, -1]  # (B, V)
+    past, logits = getattr(out, cache), out.logits[:, -1]  # (B, V)
     result = torch.full((ids.shape[0], max_new_tokens), eos_id, dtype=torch.long, device=ids.device)
     done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
     for t in range(max_new_tokens):
@@ -36,9 +44,8 @@ def _sample_group(model, ids, eos_id, max_new_tokens, generator, check_every=4):
         if (t + 1) % check_every == 0 and bool(done.all()):  # a host sync every few tokens only
             break
         n = ids.shape[1] + t + 1  # tokens seen so far, the new one included
-        out = model(input_ids=token[:, None], attention_mask=mask[:, :n], past_key_values=past,
-                    use_cache=True)  # fmt: skip
-        past, logits = out.past_key_values, out.logits[:, -1]
+        out = model(input_ids=token[:, None], attention_mask=mask[:, :n], use_cache=True, **{cache: past})
+        past, logits = getattr(out, cache), out.logits[:, -1]
     return result
 
 

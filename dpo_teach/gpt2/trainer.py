@@ -14,9 +14,6 @@ resumes.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,10 +21,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .. import _checks
 from .. import torch_dpo as td
 from ..runtime import autocast
 from .checkpoint import CHECKPOINT_NAME, check_state_fits, read_state_file, save_state_file
+from .config import SEED_STRIDE, DPOConfig
 from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
 from .models import disable_dropout
 
@@ -35,73 +32,27 @@ __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_re
 
 METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
                 "logps/chosen", "logps/rejected", "grad_norm")  # fmt: skip
-SEED_STRIDE = 1_000_003  # epoch e of seed s draws its order from torch.Generator seed s * SEED_STRIDE + e
+RUNNING_MEAN_STEPS = 20  # the progress bar's loss and margin: mean over the last 20 steps
 
 
-@dataclasses.dataclass
-class DPOConfig:
-    beta: float = 0.1  # KL strength; larger keeps pi_theta closer to pi_ref (paper: 0.1-0.5)
-    learning_rate: float = 1.5e-5  # constant after warmup (the CLI's 130k-param tiny model: 5e-4)
-    batch_size: int = 16  # preference pairs per step (2x sequences per forward pass)
-    max_steps: int = 200  # optimizer steps in total (a resumed run continues up to this)
-    warmup_steps: int = 0  # linear learning-rate warmup from 0
-    weight_decay: float = 0.0  # AdamW decoupled weight decay
-    max_grad_norm: float | None = 1.0  # clip the global gradient norm; None = no clipping
-    precompute_ref_logps: bool = True  # run the frozen reference once over the data, not per step
-    disable_dropout: bool = True  # dropout off in the policy too, so step 0 has loss = ln 2
-    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU, which runs fp32)
-    log_every: int = 10  # metrics go to the host every N steps (one sync); each step is logged
-    save_every: int = 100  # checkpoint every N steps (and at the end) when output_dir is set
-    output_dir: str | None = None  # where dpo_checkpoint.pt lives; a re-run resumes from it
-    seed: int = 0  # data order: a fresh permutation of the pairs every epoch
-    progress: bool = True  # tqdm progress bar
-
-    _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm")  # others >= 0
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every field's type and range (ValueError naming it and the fix); also on training."""
-        self.beta = _checks.check_beta(self.beta)  # the same error as dpo_loss gives
-        for field in dataclasses.fields(self):  # field.type: "int", "float | None", ... (a string)
-            name, value, kind = field.name, getattr(self, field.name), field.type.split(" |")[0]
-            if name != "beta" and not (value is None and "None" in field.type):
-                setattr(self, name, _check_field(name, value, kind, name in self._POSITIVE, field.default))
-        max_seed = (2**64 - self.max_steps * self.batch_size) // SEED_STRIDE  # epoch e < max_steps * batch
-        if self.seed > max_seed:
-            raise ValueError(f"DPOConfig.seed must be <= {max_seed} (epoch e is seeded with seed * "
-                             f"{SEED_STRIDE} + e < 2**64), got {self.seed}; pick a smaller seed")  # fmt: skip
-
-
-def _check_field(name: str, value, kind: str, positive: bool, default):
-    """``value`` as a plain bool / int / float (finite; > 0 if ``positive``, else >= 0) / str path."""
-    if kind == "bool":
-        ok, want = isinstance(value, bool), "True or False"
-    elif kind == "str":  # a str, not a Path: the checkpoint stores the config as plain data
-        value = os.fspath(value) if isinstance(value, (str, os.PathLike)) else value
-        ok, want = isinstance(value, str) and value != "", "None or a directory path"
-    else:
-        number = isinstance(value, numbers.Integral if kind == "int" else numbers.Real)
-        number = number and not isinstance(value, bool) and (kind == "int" or math.isfinite(value))
-        ok = number and (value > 0 or (not positive and value == 0))
-        want = f"{'an integer' if kind == 'int' else 'a finite number'} {'> 0' if positive else '>= 0'}"
-    if not ok:
-        raise ValueError(f"DPOConfig.{name} must be {want}, got {type(value).__name__} {value!r}; "
-                         f"pass e.g. {name}={default!r} (the default)")  # fmt: skip
-    return {"bool": bool, "int": int, "float": float, "str": str}[kind](value)
-
-
-def compute_loss_and_metrics(policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float):
+def compute_loss_and_metrics(
+    policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float, fixed_weight: float | None = None
+):
     r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
 
+    With ``fixed_weight`` c the per-pair loss is :math:`-c\,(\hat r_w - \hat r_l)`, whose gradient is
+    DPO's with the weight :math:`w = \sigma(\hat r_l - \hat r_w)` replaced by the constant c (Sec. 4:
+    the update without the weight, which the paper reports can make the model degenerate).
     ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
     """
     # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
     policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
     logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
     losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
-    margins = td.margin_unchecked(*logps, beta).detach()  # $\hat r_w - \hat r_l$
+    margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$
+    if fixed_weight is not None:  # $-c\,(\hat r_w - \hat r_l)$: gradient $\mp\beta c$, no weight
+        losses = -fixed_weight * margins
+    margins = margins.detach()
     loss = losses.mean()
     metrics = {
         "loss": loss.detach(),
@@ -202,7 +153,9 @@ class DPOTrainer:
                 ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch)
         self.policy.train()
         with autocast(self.device, cfg.bf16):
-            loss, metrics = compute_loss_and_metrics(self.policy, batch, ref_chosen, ref_rejected, cfg.beta)
+            loss, metrics = compute_loss_and_metrics(
+                self.policy, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight
+            )
         loss.backward()
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
         metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), max_norm)
@@ -243,8 +196,10 @@ class DPOTrainer:
         for (step, lr, _), row in zip(pending, table.cpu().tolist()):
             self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr})
         pending.clear()
-        h = self.history[-1]
-        bar.set_postfix(loss=f"{h['loss']:.4f}", margin=f"{h['rewards/margins']:.3f}")
+        recent = self.history[-RUNNING_MEAN_STEPS:]  # one batch is noisy: show a running mean
+        mean = {k: sum(h[k] for h in recent) / len(recent) for k in ("loss", "rewards/margins")}
+        bar.set_postfix_str(f"running mean of {len(recent)} steps: loss {mean['loss']:.4f}, "
+                            f"margin {mean['rewards/margins']:.3f}")  # fmt: skip
 
     @property
     def tokens_per_second(self) -> float:

@@ -48,6 +48,29 @@ def test_rerun_with_the_same_output_dir_resumes(fast_run):
     assert "reusing the SFT model" in proc.stdout
     after = json.loads((out / "metrics.json").read_text())
     assert after["train"]["history"] == before["train"]["history"]  # DPO resumed, not redone
+    # issue 12: the resume path says what it reuses, and reports no stale speed or time
+    assert "[3/5] reusing the preference pairs" in proc.stdout and "resuming at step" in proc.stdout
+    assert after["throughput"]["dpo_tokens_per_second"] is None and "n/a" in proc.stdout
+    assert after["timings"]["dpo_seconds"] <= after["timings"]["wall_seconds"]
+
+
+def test_small_preset_on_a_cpu_is_refused_with_an_estimate(tmp_path, capsys):
+    """Issue 12: --preset small on a CPU would take hours: refused unless --allow-slow."""
+    from dpo_teach.finetune import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--preset", "small", "--device", "cpu", "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "hours" in err and "--allow-slow" in err
+
+
+def test_help_shows_every_default(capsys):
+    from dpo_teach.finetune import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "(default: 2.0)" in out and "(default: tiny)" in out and "--allow-slow" in out
 
 
 def test_an_output_dir_of_another_run_is_refused(fast_run, capsys):

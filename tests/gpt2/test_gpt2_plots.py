@@ -29,6 +29,8 @@ def test_training_curves_draw_each_metric_and_its_moving_average():
     # mean of the last two values, of one at the start
     assert list(smooth.get_ydata()) == [values[0]] + [(a + b) / 2 for a, b in zip(values, values[1:])]
     assert any(list(line.get_ydata()) == [math.log(2)] * 2 for line in fig.axes[0].lines)  # the ln 2 line
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "running mean over 2 steps" in legend  # says what the smooth line is
     plt.close(fig)
 
 
@@ -46,6 +48,9 @@ def test_plot_rewards_and_save_run_plots(tmp_path):
     (ax,) = fig.axes
     assert len(ax.containers) == 2  # reference and policy histograms, every sample counted once
     assert [sum(bar.get_height() for bar in c) for c in ax.containers] == [2, 2]
+    # side by side, opaque: the two bars of a bin never overlap into a mixed colour
+    assert all(a.get_x() + a.get_width() <= b.get_x() + 1e-12 for a, b in zip(*ax.containers))
+    assert all(bar.get_alpha() in (None, 1) for c in ax.containers for bar in c)
     plt.close(fig)
     save_run_plots(history_of(50), samples, tmp_path)
     assert (tmp_path / "training_curves.png").stat().st_size > 0

@@ -35,3 +35,14 @@ def test_prompts_of_different_lengths_come_back_in_their_order(tokenizer):
     mixed = sample_completions(model, [short, long, short], eos, max_new_tokens=8, seed=0, batch_size=1)
     alone = sample_completions(model, [short, short], eos, max_new_tokens=8, seed=0, batch_size=1)
     assert [mixed[0], mixed[2]] == alone  # the short group is drawn first, in order
+
+
+def test_sampling_uses_the_supported_cache_api_and_warns_nothing(tokenizer):
+    """Issue 12: no FutureWarning about past_key_values (deprecated in transformers 5.24)."""
+    import warnings
+
+    model = build_model("tiny", tokenizer, seed=0)
+    prompt = [[tokenizer.bos_token_id] + tokenizer.encode("the plot was")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_completions(model, prompt * 3, tokenizer.eos_token_id, max_new_tokens=6, seed=0)

@@ -141,3 +141,34 @@ def test_tokens_seen_counts_the_non_padding_tokens_trained_on():
     expected = sum(int(trainer.batch_at(step)["attention_mask"].sum()) for step in range(5))
     assert int(trainer.tokens_seen) == expected
     assert trainer.tokens_per_second > 0
+
+
+def test_progress_bar_shows_a_labelled_running_mean(capsys):
+    """Issue 12: the bar shows the running mean of the loss, labelled, not the last batch's loss."""
+    trainer = make_trainer(progress=True, max_steps=6, log_every=3)
+    trainer.train()
+    err = capsys.readouterr().err
+    assert "running mean of 6 steps: loss" in err
+
+
+def test_fixed_weight_is_the_dpo_gradient_with_w_held_constant():
+    """At policy = reference every margin is 0, so DPO's weight is exactly 1/2: the loss
+    -margin / 2 must give DPO's gradient there, and its value is -c * margin per pair."""
+    batch = collate_pairs(toy_pairs(5), PAD)
+    grads = {}
+    for fixed in (None, 0.5):
+        policy, ref = tiny_model(1).eval(), tiny_model(1).eval()
+        with torch.no_grad():
+            ref_c, ref_r = concatenated_logps(ref, batch)
+        loss, metrics = compute_loss_and_metrics(policy, batch, ref_c, ref_r, 0.3, fixed_weight=fixed)
+        loss.backward()
+        grads[fixed] = torch.cat([p.grad.flatten() for p in policy.parameters()])
+        if fixed is not None:
+            assert float(loss.detach()) == pytest.approx(-0.5 * float(metrics["rewards/margins"]), abs=1e-7)
+    assert torch.allclose(grads[None], grads[0.5], rtol=1e-4, atol=1e-7)
+    # away from the reference the two differ, and the trainer passes the option through
+    history = make_trainer(fixed_weight=0.5).train()
+    assert history[0]["loss"] == pytest.approx(0.0, abs=1e-6)  # -c * margin with margin 0
+    assert history[-1]["rewards/margins"] > 0
+    with pytest.raises(ValueError, match="fixed_weight"):
+        DPOConfig(fixed_weight=-1.0)

@@ -1,0 +1,102 @@
+"""The fine-tune's stages, each resumable from a run directory (:class:`~.rundir.RunDir`).
+
+``python -m dpo_teach.finetune`` calls them in order: tokenizer + model and SFT (the reference),
+preference pairs sampled from it and labelled by the true reward, then the DPO trainer. A stage
+whose recorded files are intact is reused; otherwise it (and every later one) is done again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from ..files import read_json
+
+__all__ = ["sft_stage", "pairs_stage", "dpo_stage", "set_threads"]
+
+
+def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log):
+    """Stages 1-2: tokenizer + model, then SFT -> the reference, kept in DIR/sft (built under a
+    temporary name, recorded when complete, reused only if it is unchanged)."""
+    from ..runtime import quiet_transformers
+    from . import reviews
+    from .models import build_model, load_pretrained
+    from .sft import sft_train
+    from .tokenizer import train_tokenizer
+
+    sft_dir = run_dir.path / "sft"
+    texts = reviews.corpus(sizes.n_corpus, seed)
+    if run_dir.is_done("sft"):
+        log(f"[1-2/5] reusing the SFT model and its tokenizer in {sft_dir}")
+        ref_model, tokenizer = load_pretrained(str(sft_dir))
+        set_threads(threads, ref_model, device)
+        sft_losses = read_json(sft_dir / "sft_losses.json", "the SFT losses")
+    else:
+        run_dir.start("sft")
+        if model_name:
+            log(f"[1/5] loading {model_name}")
+            ref_model, tokenizer = load_pretrained(model_name)
+        else:
+            log(f"[1/5] training a byte-level BPE tokenizer, building the {preset} GPT-2")
+            tokenizer = train_tokenizer(texts)
+            ref_model = build_model(preset, tokenizer, seed)
+        ref_model.to(device)
+        set_threads(threads, ref_model, device)
+        log(f"[2/5] SFT: {sizes.sft_steps} steps on {len(texts)} neutral reviews")
+        sft_losses = sft_train(ref_model, tokenizer, texts, sizes.sft_steps, sizes.sft_batch_size,
+                               sizes.sft_learning_rate, seed=seed, progress=progress)  # fmt: skip
+
+        def save(tmp):
+            with quiet_transformers():
+                ref_model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / "sft_losses.json").write_text(json.dumps(sft_losses))
+
+        run_dir.finish("sft", sorted(run_dir.replace_dir("sft", save).rglob("*")))
+    ref_model.to(device).eval()
+    return ref_model, tokenizer, sft_losses
+
+
+def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log):
+    """Stage 3: pairs sampled from the reference, labelled by the true reward, via JSON Lines."""
+    from . import data
+    from .checkpoint import CHECKPOINT_NAME
+
+    paths = {s: run_dir.path / f"preferences_{s}.jsonl" for s in ("train", "eval")}
+    if run_dir.is_done("pairs"):
+        log(f"[3/5] reusing the preference pairs in {paths['train'].name} and {paths['eval'].name}")
+    else:
+        run_dir.start("pairs")
+        # a DPO checkpoint trained on other pairs (or another reference) must not be resumed
+        (run_dir.path / CHECKPOINT_NAME).unlink(missing_ok=True)
+        log("[3/5] sampling two completions per prompt from the reference; labelling by true reward")
+        for split, prompts, s in (("train", train_prompts, 1), ("eval", eval_prompts, 2)):
+            rows = data.sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
+            data.write_preference_jsonl(rows, paths[split])
+        run_dir.finish("pairs", paths.values())
+    return tuple(
+        data.tokenize_pairs(data.load_preference_jsonl(paths[s]), tokenizer) for s in ("train", "eval")
+    )
+
+
+def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress):
+    """Stage 4: a policy copied from the reference and its trainer (resumes from out/)."""
+    from .trainer import DPOConfig, DPOTrainer
+
+    policy = copy.deepcopy(ref_model)
+    config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
+                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
+                       output_dir=str(out), seed=seed, progress=progress)  # fmt: skip
+    return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id)
+
+
+def set_threads(threads, model, device) -> None:
+    """``torch.set_num_threads``: ``threads``, or :func:`dpo_teach.runtime.cpu_threads`'s choice."""
+    import torch
+
+    from ..runtime import cpu_threads
+    from .models import count_parameters
+
+    threads = threads or cpu_threads(count_parameters(model), device)
+    if threads:
+        torch.set_num_threads(threads)
