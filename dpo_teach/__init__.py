@@ -33,8 +33,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = frozenset({
-    "numpy_dpo", "torch_dpo", "bandit", "gpt2", "exercises", "worked_example",
-    "runtime", "plotting", "finetune",
+    "numpy_dpo", "torch_dpo", "numpy_variants", "torch_variants", "bandit", "gpt2", "exercises",
+    "worked_example", "runtime", "plotting", "finetune",
 })  # fmt: skip
 
 

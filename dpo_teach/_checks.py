@@ -7,6 +7,7 @@ or ``torch.isnan(x).any()``) and hands them here; the wording of every error liv
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -206,3 +207,92 @@ def check_indices(name: str, shape: tuple, is_integer: bool, lo: int, hi: int, n
             f"{name} has indices in [{lo}, {hi}] but pi_logps has only {n} entries; "
             f"indices must lie in [0, {n - 1}]"
         )
+
+
+# ------------------------------ the DPO family: readers both variant twins call (same words)
+EXPECTED["lengths"] = ("completion token counts (integers > 0, one per sequence)", "[12, 7]")
+FLIP_WHY = "it is the probability that a label is flipped; above 0.5 labels are more often wrong than right"
+ROBUST_WHY = "robust DPO divides by 1 - 2 * label_smoothing, which is 0 at 0.5"
+
+
+def tensor_kind(x) -> str:
+    """NumPy's dtype kind letter for a torch tensor's dtype (the checks here speak NumPy's kinds)."""
+    return (
+        "c"
+        if x.is_complex()
+        else "f"
+        if x.is_floating_point()
+        else "b"
+        if str(x.dtype) == "torch.bool"
+        else "i"
+    )
+
+
+def read_array(name: str, x, expected: str = "real", lib=np):
+    """``x`` as a finite floating array of ``lib`` (NumPy, or torch for the torch twins; float
+    dtypes and gradients kept, anything else float64), or a ValueError naming ``name``;
+    ``expected="logps"`` also requires values <= 0. The NumPy twins refuse tensors that require
+    grad (converting would cut them off the graph) and read bf16 tensors as float32."""
+    torch = sys.modules.get("torch")  # a torch tensor can only exist if torch was imported
+    is_tensor = torch is not None and isinstance(x, torch.Tensor)
+    if is_tensor:
+        check_tensor_for_numpy(name, x.requires_grad and lib is np)
+        check_dtype(name, tensor_kind(x), x.dtype, expected)
+        if lib is np:
+            x = x.detach().cpu()
+            x, is_tensor = (x.float() if x.dtype == torch.bfloat16 else x).numpy(), False
+    if not is_tensor:
+        x = as_numeric_array(name, x, expected)
+        x = x if x.dtype.kind == "f" else x.astype(np.float64)
+        x = x if lib is np else lib.as_tensor(x, dtype=lib.float64)
+    x = x if lib is np or x.is_floating_point() else x.to(lib.float64)
+    if x.shape and 0 in x.shape:
+        return x
+    if not bool(lib.isfinite(x).all()):
+        check_finite(name, bool(lib.isnan(x).any()), True)
+    if expected == "logps":
+        check_logps(name, False, False, float(x.max().item()))
+    return x
+
+
+def check_lengths(name: str, min_value: float, all_integer: bool) -> None:
+    """Raise unless the token counts in ``name`` are integers > 0 (``min_value``: their minimum)."""
+    if min_value <= 0 or not all_integer:
+        raise ValueError(
+            f"{name} must hold whole completion token counts > 0 (e.g. mask.sum(-1)), got "
+            + (f"the value {min_value:.6g}" if min_value <= 0 else "a fraction")
+            + ": a mean token log-prob needs at least one token, and a count is an integer"
+        )
+
+
+def check_both_lengths(chosen_given: bool, rejected_given: bool) -> None:
+    """IPO takes both token counts (TRL's length-normalised form) or neither (the paper's form)."""
+    if chosen_given != rejected_given:
+        raise ValueError("pass both chosen_lengths and rejected_lengths (TRL's length-normalised IPO) "
+                         "or neither (the IPO paper's form on summed log-ratios), not just one")  # fmt: skip
+
+
+def check_hyper(name: str, value, low: float, high: float = math.inf, high_open=False, why="") -> float:
+    """``value`` as a float, or raise unless it is a finite real scalar in ``[low, high]``
+    (``[low, high)`` when ``high_open``); ``why`` says where the range comes from."""
+    kind = dtype_name(getattr(value, "dtype", ""))
+    if isinstance(value, (bool, str, bytes, complex)) or "bool" in kind or "complex" in kind:
+        raise ValueError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if getattr(value, "requires_grad", False):
+        raise ValueError(f"{name} is a tensor that requires grad, but it is a fixed hyper-parameter "
+                         f"of the loss; pass a float ({name}.item() gives its value)")  # fmt: skip
+    try:
+        v = float(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a real scalar, got {type(value).__name__} {value!r}") from None
+    if not (math.isfinite(v) and low <= v and (v < high if high_open else v <= high)):
+        rng = f"in [{low:g}, {high:g}{')' if high_open else ']'}" if high < math.inf else f">= {low:g}"
+        raise ValueError(f"{name} must be finite and {rng}, got {v!r}" + (f": {why}" if why else ""))
+    return v
+
+
+def check_log_odds(name: str, max_value: float) -> None:
+    """ORPO's odds p / (1 - p) are infinite at p = 1: its log-probs must be < 0, strictly."""
+    if max_value >= 0:
+        raise ValueError(f"{name} must be < 0 for ORPO, but its largest value is {max_value:.6g}: a "
+                         "log-prob of 0 is probability 1, whose odds p / (1 - p) are infinite")  # fmt: skip

@@ -34,6 +34,7 @@ from .plackett_luce import (
     tabular_dpo_pl_loss,
 )
 from .rlhf import RLHFResult, fit_rlhf
+from .variants import FIT_VARIANT_LOSSES, fit_variant
 
 __all__ = [
     "optimal_policy",
@@ -53,6 +54,8 @@ __all__ = [
     "tabular_dpo_pl_loss",
     "fit_reward_model_pl",
     "fit_dpo_pl",
+    "fit_variant",
+    "FIT_VARIANT_LOSSES",
 ]
 
 
