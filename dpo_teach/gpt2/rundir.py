@@ -43,7 +43,7 @@ class RunDir:
     """The output directory of one run; ``stages`` lists the stage names in pipeline order."""
 
     def __init__(self, path, settings: dict, stages: tuple[str, ...]):
-        self.path, self.stages = Path(path), stages
+        self.path, self.stages = Path(path).absolute(), stages  # files are recorded relative to it
         try:  # create it and prove it is writable now, not after a minute of SFT
             self.path.mkdir(parents=True, exist_ok=True)
             probe = atomic_write_text(self.path / ".write_test", "")

@@ -87,3 +87,17 @@ def test_c4_an_output_dir_that_cannot_be_written_is_refused_up_front(tmp_path, m
     path = tmp_path / "f" if make == "file" else tmp_path / "f" / "below"
     with pytest.raises(ValueError, match="cannot write to the output directory"):
         RunDir(path, SETTINGS, stages=("sft",))
+
+
+def test_a_relative_run_dir_records_its_files_once(tmp_path, monkeypatch):
+    """The CLI's default --output-dir is relative (runs/...): stage files must not be recorded as
+    runs/x/runs/x/... (a bug seen on a fresh clone)."""
+    monkeypatch.chdir(tmp_path)
+    run = RunDir("runs/finetune-x", SETTINGS, stages=("sft", "pairs"))
+    built = run.replace_dir("sft", lambda tmp: (tmp / "config.json").write_text("{}"))
+    run.finish("sft", sorted(built.rglob("*")))
+    (run.path / "preferences_train.jsonl").write_text('{"x": 1}\n')
+    run.finish("pairs", [run.path / "preferences_train.jsonl"])
+    again = RunDir("runs/finetune-x", SETTINGS, stages=("sft", "pairs"))
+    assert again.is_done("pairs")
+    assert set(again.records["sft"]) == {"sft/config.json"}
