@@ -140,13 +140,18 @@ def _scratch_dir() -> str:
 
 
 # -- TRL side -----------------------------------------------------------------------------------
-def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, callbacks=()):
-    """TRL's DPOTrainer on our weights, pairs and settings, with logging/saving/reporting off."""
+def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, callbacks=(), **config):
+    """TRL's DPOTrainer on our weights, pairs and settings, with logging/saving/reporting off.
+
+    ``config``: further ``DPOConfig`` fields, e.g. ``loss_type=["ipo"]`` (default ``["sigmoid"]``)
+    or ``label_smoothing`` (benchmarks/trl_parity.py builds one trainer per loss type this way).
+    """
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
     policy, ref = world.fresh_models(s.device)
+    config = {"loss_type": ["sigmoid"], **config}
     args = DPOConfig(
         output_dir=_scratch_dir(),  # required by TRL; nothing is saved there
         per_device_train_batch_size=s.batch_size,
@@ -158,7 +163,6 @@ def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, cal
         max_grad_norm=s.max_grad_norm,
         optim=TRL_OPTIM[s.device],  # the AdamW kernel ours uses (checked in time_ours)
         beta=s.beta,
-        loss_type=["sigmoid"],
         precompute_ref_log_probs=precompute,
         max_length=None,
         bf16=s.bf16 and s.device == "cuda",
@@ -171,6 +175,7 @@ def trl_trainer(world: World, s: Settings, max_steps: int, precompute: bool, cal
         disable_tqdm=True,
         dataloader_num_workers=0,
         seed=s.seed,
+        **config,
     )
     dataset = Dataset.from_list(world.trl_rows)
     trainer = DPOTrainer(model=policy, ref_model=ref, args=args, train_dataset=dataset,
