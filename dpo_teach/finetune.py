@@ -2,6 +2,8 @@
 
     python -m dpo_teach.finetune [--preset tiny|small] [--model NAME_OR_PATH]
         [--device auto|cpu|cuda] [--beta B] [--seed N] [--fast] [--output-dir DIR]
+        [--loss NAME] [--label-smoothing E] [--rpo-alpha A] [--dpop-lambda L] [--simpo-gamma G]
+        [--orpo-lambda L]
 
 The paper's controlled-sentiment experiment (Sec. 6.1 of arXiv:2305.18290) in miniature, one
 call per stage of :mod:`dpo_teach.gpt2`: tokenizer + model, SFT (the reference), preference
@@ -19,6 +21,7 @@ import math
 import time
 from pathlib import Path
 
+from .gpt2.config import add_loss_arguments, loss_from_args, loss_settings
 from .gpt2.recipe import DEFAULT_BETA, sizes_for
 from .gpt2.rundir import RunDir, atomic_write_text
 
@@ -39,12 +42,13 @@ SUMMARY_ROWS = (
 
 def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=False,
         output_dir="runs/finetune", progress=True, log=print, threads=None,
-        allow_slow=False) -> dict:  # fmt: skip
+        allow_slow=False, loss=None) -> dict:  # fmt: skip
     """The whole pipeline; returns the metrics written to ``output_dir/metrics.json``.
 
     ``beta``: None = ``DEFAULT_BETA``. ``threads``: ``torch.set_num_threads`` for this process
     (None: :func:`dpo_teach.runtime.cpu_threads`). ``allow_slow``: run the ``small`` preset on a
-    CPU anyway (refused otherwise: hours, not minutes)."""
+    CPU anyway (refused otherwise: hours, not minutes). ``loss``: ``{"loss_type": NAME, option:
+    value}`` (DPOConfig fields, see :func:`loss_settings`); None = DPO (``sigmoid``)."""
     import torch
 
     from .gpt2 import data, evaluate, stages
@@ -82,10 +86,12 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     )
     timings["preference_data_seconds"] = time.perf_counter() - t
 
-    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress)
+    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress,
+                                       loss)  # fmt: skip
     resumed = trainer.load_checkpoint()  # resume, if a checkpoint is there: count only this process's work
     what = f"resuming at step {trainer.step} of {sizes.dpo_steps}" if resumed else f"{sizes.dpo_steps} steps"
-    log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta})")
+    loss_type = trainer.config.loss_type
+    log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {loss_type})")
     t, steps_before, tokens_before = time.perf_counter(), trainer.step, int(trainer.tokens_seen)
     seconds_before = trainer.train_seconds
     history = trainer.train()
@@ -111,6 +117,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
         "model": model_name,
         "n_params": count_parameters(policy),
         "beta": beta,
+        "loss": loss_settings(trainer.config),
         "seed": seed,
         "fast": fast,
         "sizes": dataclasses.asdict(sizes),
@@ -140,9 +147,11 @@ def summary_table(metrics: dict) -> str:
         lines.append(row)
     history = metrics["train"]["history"]
     tail = [h["loss"] for h in history[-max(1, len(history) // 10) :]]
+    dpo = metrics.get("loss", {}).get("loss_type", "sigmoid") == "sigmoid"
+    ln2 = "  (ln 2 = 0.693 at step 0)" if dpo else ""
     lines.append(
         f"{'DPO loss, running mean: step 0 -> last 10 %':<50} {history[0]['loss']:>7.3f} -> "
-        f"{sum(tail) / len(tail):.3f}  (ln 2 = 0.693 at step 0)"
+        f"{sum(tail) / len(tail):.3f}{ln2}"
     )
     speed = metrics["throughput"]["dpo_tokens_per_second"]
     speed = f"{speed:>7.0f}" if speed is not None else "    n/a  (resumed: every DPO step ran earlier)"
@@ -223,14 +232,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.add_argument("--allow-slow", action="store_true",
                         help="run --preset small on a CPU anyway (about 15 s a step: hours)")  # fmt: skip
+    add_loss_arguments(parser, _number(float, "a finite number >= 0", lambda x: x >= 0))
     args = parser.parse_args(argv)
+    loss = loss_from_args(parser, args)
     fast = args.fast or fast_mode()
     name = "model" if args.model else args.preset
     output_dir = args.output_dir or f"runs/finetune-{name}-seed{args.seed}{'-fast' if fast else ''}"
     try:
         metrics = run(args.preset, args.model, args.device, args.beta, args.seed, fast, output_dir,
                       progress=not args.no_progress, threads=args.threads,
-                      allow_slow=args.allow_slow)  # fmt: skip
+                      allow_slow=args.allow_slow, loss=loss)  # fmt: skip
     except (ValueError, OSError) as err:  # bad input or a file problem: one line, argparse style
         parser.exit(2, f"error: {err}\n")
     print(summary_table(metrics))

@@ -13,6 +13,7 @@ files follow the pipeline, each feeding the next:
 ``sampling``   ancestral sampling with a KV cache
 ``config``     ``DPOConfig``: the trainer's hyper-parameters, each checked
 ``checkpoint`` safe state files (``weights_only`` loads, atomic saves)
+``losses``     the DPO family's members in the trainer (``DPOConfig.loss_type``)
 ``trainer``    the DPO loop (``DPOTrainer``), TRL's metric names
 ``evaluate``   held-out accuracy, true reward, win rate, KL, validity
 ``plots``      the run's figures

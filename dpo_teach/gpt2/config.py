@@ -11,11 +11,17 @@ import math
 import numbers
 import os
 
-from .. import _checks
+from .. import _checks, numpy_variants
 
-__all__ = ["DPOConfig", "SEED_STRIDE"]
+__all__ = ["DPOConfig", "SEED_STRIDE", "LOSS_TYPES", "LOSS_OPTIONS", "REFERENCE_FREE", "add_loss_arguments",
+           "loss_from_args", "loss_settings"]  # fmt: skip
 
 SEED_STRIDE = 1_000_003  # epoch e of seed s draws its order from torch.Generator seed s * SEED_STRIDE + e
+LOSS_TYPES = tuple(numpy_variants.LOSSES)  # the DPO family (FAMILY.md); the torch twin has the same keys
+REFERENCE_FREE = ("simpo", "orpo")  # members that never look at pi_ref (no precompute, ref_model may be None)
+# loss_type -> the DPOConfig fields it reads (besides beta; orpo does not read beta)
+LOSS_OPTIONS = {"cdpo": ("label_smoothing",), "robust": ("label_smoothing",), "dpop": ("dpop_lambda",),
+                "rpo": ("rpo_alpha",), "simpo": ("simpo_gamma",), "orpo": ("orpo_lambda",)}  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -38,6 +44,14 @@ class DPOConfig:
     # None: DPO, whose gradient weights each pair by w = sigma(r_hat_l - r_hat_w) (Sec. 4). A number c:
     # the loss -c * margin per pair, whose gradient is DPO's with w fixed at c (the unweighted ablation)
     fixed_weight: float | None = None
+    # the loss: a name of torch_variants.LOSSES. "sigmoid" is DPO (Eq. 7). "ipo" uses the paper's
+    # summed log-ratios (Eq. 17 of arXiv:2310.12036, its reference code), not TRL's per-token form
+    loss_type: str = "sigmoid"
+    label_smoothing: float = 0.0  # cdpo / robust: label-flip rate e in [0, 0.5] (robust: < 0.5); TRL's 0
+    rpo_alpha: float = 1.0  # rpo: weight of the chosen NLL term (arXiv:2404.19733 and TRL use 1.0)
+    dpop_lambda: float = 50.0  # dpop: penalty weight (the Smaug paper, arXiv:2402.13228, uses 50)
+    simpo_gamma: float = 0.5  # simpo: target margin gamma (TRL CPOConfig's 0.5; the paper tunes 0.3-1.6)
+    orpo_lambda: float = 0.1  # orpo: odds-ratio weight lambda (arXiv:2403.07691 and TRL use 0.1)
 
     _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm")  # others >= 0
 
@@ -49,12 +63,26 @@ class DPOConfig:
         self.beta = _checks.check_beta(self.beta)  # the same error as dpo_loss gives
         for field in dataclasses.fields(self):  # field.type: "int", "float | None", ... (a string)
             name, value, kind = field.name, getattr(self, field.name), field.type.split(" |")[0]
-            if name != "beta" and not (value is None and "None" in field.type):
+            if name not in ("beta", "loss_type") and not (value is None and "None" in field.type):
                 setattr(self, name, _check_field(name, value, kind, name in self._POSITIVE, field.default))
+        self._check_loss()
         max_seed = (2**64 - self.max_steps * self.batch_size) // SEED_STRIDE  # epoch e < max_steps * batch
         if self.seed > max_seed:
             raise ValueError(f"DPOConfig.seed must be <= {max_seed} (epoch e is seeded with seed * "
                              f"{SEED_STRIDE} + e < 2**64), got {self.seed}; pick a smaller seed")  # fmt: skip
+
+    def _check_loss(self) -> None:
+        """``loss_type`` is a family member; its options are in range; fixed_weight only with DPO."""
+        if not isinstance(self.loss_type, str) or self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"DPOConfig.loss_type must be one of {', '.join(LOSS_TYPES)}, got "
+                             f"{self.loss_type!r}; pass e.g. loss_type='sigmoid' (DPO)")  # fmt: skip
+        robust = self.loss_type == "robust"
+        if self.label_smoothing > 0.5 or (robust and self.label_smoothing == 0.5):
+            raise ValueError(f"DPOConfig.label_smoothing must be <= 0.5 (< 0.5 for robust: it divides "
+                             f"by 1 - 2e), got {self.label_smoothing!r}; pass e.g. 0.1")  # fmt: skip
+        if self.fixed_weight is not None and self.loss_type != "sigmoid":
+            raise ValueError(f"DPOConfig.fixed_weight replaces DPO's weight: it needs loss_type="
+                             f"'sigmoid', got {self.loss_type!r}; pass fixed_weight=None")  # fmt: skip
 
 
 def _check_field(name: str, value, kind: str, positive: bool, default):
@@ -73,3 +101,45 @@ def _check_field(name: str, value, kind: str, positive: bool, default):
         raise ValueError(f"DPOConfig.{name} must be {want}, got {type(value).__name__} {value!r}; "
                          f"pass e.g. {name}={default!r} (the default)")  # fmt: skip
     return {"bool": bool, "int": int, "float": float, "str": str}[kind](value)
+
+
+# the CLI's loss options (python -m dpo_teach.finetune): DPOConfig field -> what it is
+LOSS_FLAGS = {"label_smoothing": "label-flip rate in [0, 0.5] (cdpo; robust: < 0.5)",
+              "rpo_alpha": "weight of rpo's chosen NLL term", "dpop_lambda": "dpop's penalty weight",
+              "simpo_gamma": "simpo's target margin", "orpo_lambda": "orpo's odds-ratio weight"}  # fmt: skip
+
+
+def add_loss_arguments(parser, number_type) -> None:
+    """``--loss NAME`` and one flag per option (``--label-smoothing`` ...); ``number_type`` parses
+    a finite number >= 0 (an argparse ``type``)."""
+    parser.add_argument("--loss", choices=LOSS_TYPES, default="sigmoid", metavar="NAME",
+                        help=f"the DPO family member: {', '.join(LOSS_TYPES)} (ipo: the paper's summed "
+                             "form; simpo, orpo: no reference)")  # fmt: skip
+    for field, what in LOSS_FLAGS.items():
+        parser.add_argument(f"--{field.replace('_', '-')}", default=None, metavar="X", type=number_type,
+                            help=f"{what} (default {getattr(DPOConfig, field)})")  # fmt: skip
+
+
+def loss_from_args(parser, args) -> dict:
+    """The loss settings of ``args`` as DPOConfig fields, checked now: a flag the chosen loss does
+    not read, or a value out of range, is one ``error:`` line (``parser.error``) before anything runs."""
+    loss = {"loss_type": args.loss}
+    for field in LOSS_FLAGS:
+        value = getattr(args, field)
+        if value is not None and field not in LOSS_OPTIONS.get(args.loss, ()):
+            users = [name for name, fields in LOSS_OPTIONS.items() if field in fields]
+            parser.error(f"--{field.replace('_', '-')} is read only by --loss {' / '.join(users)}, "
+                         f"not by --loss {args.loss}")  # fmt: skip
+        if value is not None:
+            loss[field] = value
+    try:
+        DPOConfig(beta=args.beta, **loss)
+    except ValueError as err:
+        parser.error(str(err))
+    return loss
+
+
+def loss_settings(config: DPOConfig) -> dict:
+    """``{"loss_type": NAME, option: value}``: the loss and the options it reads (for metrics.json)."""
+    options = LOSS_OPTIONS.get(config.loss_type, ())
+    return {"loss_type": config.loss_type, **{k: getattr(config, k) for k in options}}

@@ -79,14 +79,15 @@ def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed
     )
 
 
-def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress):
-    """Stage 4: a policy copied from the reference and its trainer (resumes from out/)."""
+def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss=None):
+    """Stage 4: a policy copied from the reference and its trainer (resumes from out/).
+    ``loss``: DPOConfig fields ``{"loss_type": ..., options...}``; None = DPO (``sigmoid``)."""
     from .trainer import DPOConfig, DPOTrainer
 
     policy = copy.deepcopy(ref_model)
     config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
                        max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
-                       output_dir=str(out), seed=seed, progress=progress)  # fmt: skip
+                       output_dir=str(out), seed=seed, progress=progress, **(loss or {}))  # fmt: skip
     return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id)
 
 

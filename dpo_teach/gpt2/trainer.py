@@ -8,7 +8,8 @@ batch formats), precomputes the frozen reference's log-probs once, and takes Ada
 mean loss; chosen and rejected go through the policy in one forward pass. Metrics carry TRL's
 names, measured before each update, so step 0 with policy = reference has loss ln 2 and margin 0
 (dropout is off in both models for exactly this). A run with ``output_dir`` checkpoints and
-resumes.
+resumes. ``DPOConfig.loss_type`` picks another member of the DPO family (:mod:`.losses`); the
+reference-free ones (``simpo``, ``orpo``) never run the reference, so ``ref_model`` may be None.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from tqdm.auto import tqdm
 from .. import torch_dpo as td
 from ..runtime import autocast
 from .checkpoint import CHECKPOINT_NAME, check_state_fits, read_state_file, save_state_file
-from .config import SEED_STRIDE, DPOConfig
+from .config import LOSS_OPTIONS, REFERENCE_FREE, SEED_STRIDE, DPOConfig
 from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
+from .losses import family_loss
 from .models import disable_dropout
 
 __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_ref_logps", "METRIC_NAMES"]
@@ -36,20 +38,28 @@ RUNNING_MEAN_STEPS = 20  # the progress bar's loss and margin: mean over the las
 
 
 def compute_loss_and_metrics(
-    policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float, fixed_weight: float | None = None
-):
+    policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float, fixed_weight: float | None = None,
+    config: DPOConfig | None = None,
+):  # fmt: skip
     r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
 
     With ``fixed_weight`` c the per-pair loss is :math:`-c\,(\hat r_w - \hat r_l)`, whose gradient is
     DPO's with the weight :math:`w = \sigma(\hat r_l - \hat r_w)` replaced by the constant c (Sec. 4:
     the update without the weight, which the paper reports can make the model degenerate).
     ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
+    A ``config`` whose ``loss_type`` is not ``"sigmoid"`` uses that family member instead (with
+    ``config.beta`` and its options; :func:`.losses.family_loss`); the margin logged is then the
+    mean of chosen minus rejected reward as the member returns them (TRL's ``rewards/margins``).
     """
     # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
     policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
     logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
-    margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$
+    if config is not None and config.loss_type != "sigmoid":
+        losses, chosen_rewards, rejected_rewards = family_loss(config, batch, *logps)
+        margins = chosen_rewards - rejected_rewards
+    else:
+        losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
+        margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$
     if fixed_weight is not None:  # $-c\,(\hat r_w - \hat r_l)$: gradient $\mp\beta c$, no weight
         losses = -fixed_weight * margins
     margins = margins.detach()
@@ -72,22 +82,31 @@ def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=Tru
 
 
 class DPOTrainer:
-    """Train ``policy`` with DPO against the frozen ``ref_model`` on tokenised ``pairs``."""
+    """Train ``policy`` with DPO (or ``config.loss_type``) against the frozen ``ref_model`` on
+    tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``."""
 
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
         config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
         self.config, self.pairs = config, list(pairs)
-        for model in (policy, ref_model):  # a longer row has no position embedding (IndexError)
+        self.reference_free = config.loss_type in REFERENCE_FREE
+        if ref_model is None and not self.reference_free:
+            raise ValueError(f"loss_type={config.loss_type!r} compares with a reference: pass ref_model "
+                             f"(only {' and '.join(REFERENCE_FREE)} train without one)")  # fmt: skip
+        ref_model = None if self.reference_free else ref_model  # never run, so never touched
+        for model in (
+            (policy, ref_model) if ref_model is not None else (policy,)
+        ):  # a longer row has no position embedding (IndexError)
             check_pair_lengths(self.pairs, max_positions(model))
         self.policy, self.ref_model = policy, ref_model
         self.device = next(policy.parameters()).device
         # 1. models: dropout off, reference frozen (eval mode, no gradients)
         if config.disable_dropout:
             disable_dropout(policy)
-        disable_dropout(ref_model)
-        ref_model.eval().requires_grad_(False)
+        if ref_model is not None:
+            disable_dropout(ref_model)
+            ref_model.eval().requires_grad_(False)
         trainable = [p for p in policy.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError(
@@ -110,7 +129,7 @@ class DPOTrainer:
         self.row_lengths = self.collated["attention_mask"].sum(1)  # (2N,) non-padding tokens
         self.perm_epoch, self.perm = -1, None  # the current epoch's order of the pairs
         self.ref_chosen_logps = self.ref_rejected_logps = None
-        if config.precompute_ref_logps:
+        if config.precompute_ref_logps and ref_model is not None:
             self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
                 ref_model, self.pairs, pad_token_id, 4 * config.batch_size, config.bf16
             )
@@ -148,13 +167,15 @@ class DPOTrainer:
         cfg = self.config
         if "ref_chosen_logps" in batch:
             ref_chosen, ref_rejected = batch["ref_chosen_logps"], batch["ref_rejected_logps"]
+        elif self.reference_free:
+            ref_chosen = ref_rejected = None
         else:
             with torch.no_grad(), autocast(self.device, cfg.bf16):
                 ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch)
         self.policy.train()
         with autocast(self.device, cfg.bf16):
             loss, metrics = compute_loss_and_metrics(
-                self.policy, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight
+                self.policy, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight, cfg
             )
         loss.backward()
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
@@ -231,10 +252,19 @@ class DPOTrainer:
             return False
         state = read_state_file(path, CHECKPOINT_KEYS, "DPO checkpoint", self.device)  # weights_only
         fix = f"use a new output dir, or delete {path} to train from step 0"
-        for key in ("beta", "learning_rate", "batch_size", "seed"):
-            if state["config"].get(key) != getattr(self.config, key):
+        defaults = {f.name: f.default for f in dataclasses.fields(DPOConfig)}  # of older checkpoints
+        for key in (
+            "beta",
+            "learning_rate",
+            "batch_size",
+            "seed",
+            "loss_type",
+            *LOSS_OPTIONS.get(self.config.loss_type, ()),
+        ):
+            saved = state["config"].get(key, defaults[key])
+            if saved != getattr(self.config, key):
                 raise ValueError(
-                    f"{path} was written with {key}={state['config'].get(key)!r} but this run has "
+                    f"{path} was written with {key}={saved!r} but this run has "
                     f"{key}={getattr(self.config, key)!r}; use a new output dir or the same settings"
                 )
         check_state_fits(self.policy, state["policy"], path, fix)
