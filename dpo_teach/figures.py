@@ -3,7 +3,7 @@
 Running a notebook never touches ``figures/*.png`` (``save_figure`` writes to the ignored
 ``figures/_out/``, or ``figures/_fast/`` in fast mode), so ``git status`` stays clean after a
 course run. This command is the one way the committed figures change, on purpose: it executes
-every notebook that saves a figure (01, 03, 04, 05) at full size, top to bottom, with
+every notebook that saves a figure (found by its save_figure calls) at full size, with
 ``$DPO_TEACH_FIGURES`` pointing ``save_figure`` at ``figures/``. The executed copies live in
 memory only; the notebooks on disk keep no outputs.
 
