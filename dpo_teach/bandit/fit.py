@@ -58,18 +58,27 @@ def _pair_table(chosen, rejected, n_actions):
     return yw, yl, weight, null
 
 
-def _check_mle_exists(yw, yl, n_actions):
-    """Zermelo/Ford condition: the Bradley-Terry MLE is finite iff within every component each
-    answer can reach every other along "beats" edges (no group always wins against the rest)."""
+def unreachable_pair(winners, losers, n_actions):
+    """``(i, j)`` such that ``j`` never loses to ``i``, directly or through others, along the
+    "``winners[n]`` beats ``losers[n]``" edges although the two are compared (linked), or None.
+
+    The maximum-likelihood reward (Bradley-Terry, Plackett-Luce) is finite iff there is none
+    (Zermelo/Ford; Hunter 2004): no group of answers always wins against the rest."""
     beats = np.eye(n_actions, dtype=bool)
-    beats[yw, yl] = True
-    both = np.eye(n_actions, dtype=bool)
-    both[yw, yl] = both[yl, yw] = True
-    for _ in range(int(np.ceil(np.log2(n_actions))) + 1):
+    beats[winners, losers] = True
+    linked = beats | beats.T
+    for _ in range(int(np.ceil(np.log2(n_actions))) + 1):  # transitive closure by squaring
         beats = (beats.astype(float) @ beats.astype(float)) > 0
-        both = (both.astype(float) @ both.astype(float)) > 0
-    if (both & ~beats).any():
-        i, j = np.argwhere(both & ~beats)[0]
+        linked = (linked.astype(float) @ linked.astype(float)) > 0
+    bad = np.argwhere(linked & ~beats)
+    return tuple(bad[0]) if len(bad) else None
+
+
+def _check_mle_exists(yw, yl, n_actions):
+    """Raise if the Bradley-Terry MLE is infinite (see :func:`unreachable_pair`)."""
+    pair = unreachable_pair(yw, yl, n_actions)
+    if pair is not None:
+        i, j = pair
         raise ValueError(
             f"the data are separable: answer {j} never loses (directly or through others) to "
             f"answer {i}, so the maximum-likelihood reward gap is infinite (Bradley-Terry, "

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _checks
 from .checks import check_distribution, check_l2, check_n_actions, check_rewards, check_seed, log_softmax
-from .fit import DEFAULT_L2, FIT_DPO_BETA_RANGE
+from .fit import DEFAULT_L2, FIT_DPO_BETA_RANGE, unreachable_pair
 from .newton import newton_minimize
 
 __all__ = [
@@ -155,14 +155,9 @@ def _ranking_table(ranks, n_actions):
 def _check_pl_mle_exists(rows, n_actions):
     """The PL MLE is finite iff, within every component, each answer reaches every other along
     "ranked above" edges (Hunter 2004): no group of answers is always ranked above the rest."""
-    above = np.eye(n_actions, dtype=bool)
-    above[rows[:, :-1].ravel(), rows[:, 1:].ravel()] = True
-    linked = above | above.T
-    for _ in range(int(np.ceil(np.log2(n_actions))) + 1):  # transitive closure by squaring
-        above = (above.astype(float) @ above.astype(float)) > 0
-        linked = (linked.astype(float) @ linked.astype(float)) > 0
-    if (linked & ~above).any():
-        i, j = np.argwhere(linked & ~above)[0]
+    pair = unreachable_pair(rows[:, :-1].ravel(), rows[:, 1:].ravel(), n_actions)
+    if pair is not None:
+        i, j = pair
         raise ValueError(
             f"the data are separable: answer {j} is never ranked below answer {i} (directly or "
             "through others), so the maximum-likelihood reward gap is infinite (Plackett-Luce, "
