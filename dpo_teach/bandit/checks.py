@@ -12,6 +12,7 @@ __all__ = [
     "check_rewards",
     "check_n_actions",
     "check_pairs",
+    "check_index_range",
     "check_l2",
     "check_number",
     "check_flag",
@@ -60,6 +61,15 @@ def check_n_actions(n_actions) -> int:
     return int(n_actions)
 
 
+def check_index_range(name: str, idx: np.ndarray, n_actions: int) -> None:
+    """Raise unless every answer index in the non-empty integer array ``idx`` lies in [0, K)."""
+    if idx.min() < 0 or idx.max() >= n_actions:
+        raise ValueError(
+            f"{name} has indices in [{idx.min()}, {idx.max()}] but there are only "
+            f"{n_actions} answers; indices must lie in [0, {n_actions - 1}]"
+        )
+
+
 def check_pairs(chosen, rejected, n_actions: int) -> tuple[np.ndarray, np.ndarray]:
     """1-d integer arrays of equal length >= 1, values in [0, K), chosen[i] != rejected[i]."""
     out = []
@@ -72,11 +82,7 @@ def check_pairs(chosen, rejected, n_actions: int) -> tuple[np.ndarray, np.ndarra
                 f"{name} must be a 1-d array of integer answer indices, got dtype {idx.dtype} "
                 f"and shape {idx.shape}"
             )
-        if idx.min() < 0 or idx.max() >= n_actions:
-            raise ValueError(
-                f"{name} has indices in [{idx.min()}, {idx.max()}] but there are only "
-                f"{n_actions} answers; indices must lie in [0, {n_actions - 1}]"
-            )
+        check_index_range(name, idx, n_actions)
         out.append(idx.astype(np.intp))
     if out[0].shape != out[1].shape:
         raise ValueError(

@@ -23,7 +23,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from .checks import check_distribution, check_l2, check_n_actions, check_rewards, check_seed, log_softmax
+from .checks import (
+    check_distribution,
+    check_index_range,
+    check_l2,
+    check_n_actions,
+    check_rewards,
+    check_seed,
+    log_softmax,
+)
 from .fit import DEFAULT_L2, FIT_DPO_BETA_RANGE, unreachable_pair
 from .newton import newton_minimize
 
@@ -45,11 +53,7 @@ def check_rankings(rankings, n_actions: int) -> np.ndarray:
             f"rankings must be a 2-d integer array of shape (N, k), one ranking of k >= 2 answer "
             f"indices per row, best first; got dtype {idx.dtype} and shape {idx.shape}"
         )
-    if idx.min() < 0 or idx.max() >= n_actions:
-        raise ValueError(
-            f"rankings has indices in [{idx.min()}, {idx.max()}] but there are only {n_actions} "
-            f"answers; indices must lie in [0, {n_actions - 1}]"
-        )
+    check_index_range("rankings", idx, n_actions)
     ordered = np.sort(idx, axis=1)
     repeated = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
     if repeated.size:
