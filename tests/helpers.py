@@ -125,6 +125,13 @@ def gradient(pc, pr, rc, rr, beta):
     return -beta * w, beta * w
 
 
+def ipo_loss(pc, pr, rc, rr, beta, chosen_lengths=None, rejected_lengths=None):
+    """IPO (arXiv:2310.12036 Eq. 17), as a student writes it: summed margin, or per-token with lengths."""
+    r_w, r_l = pc - rc, pr - rr
+    d = r_w - r_l if chosen_lengths is None else r_w / chosen_lengths - r_l / rejected_lengths
+    return (d - 1 / (2 * beta)) ** 2
+
+
 def optimal_policy(ref_probs, rewards, beta):
     logits = np.log(ref_probs) + rewards / beta
     p = np.exp(logits - logits.max())

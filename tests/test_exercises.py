@@ -21,6 +21,7 @@ from helpers import (
     dpo_loss,
     dpo_loss_torch,
     gradient,
+    ipo_loss,
     kl_optimal,
     margin,
     optimal_policy,
@@ -57,6 +58,7 @@ RIGHT = {
     "kl": (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), kl_optimal(1.0))),
     "objective_identity": (ex.check_objective_identity, (OBJECTIVE, LOG_Z)),
     "shift_invariance": (ex.check_shift_invariance, (P_SHIFT, P_SHIFT)),
+    "ipo_loss": (ex.check_ipo_loss, (ipo_loss,)),
 }
 
 

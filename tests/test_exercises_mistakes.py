@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dpo_teach import exercises as ex
-from dpo_teach.exercises import derivation, mistakes
+from dpo_teach.exercises import derivation, family, mistakes
 from helpers import kl_optimal
 
 
@@ -22,6 +22,7 @@ def catalogued():
         (ex.check_dpo_gradient, mistakes.DPO_GRADIENT),
         (ex.check_optimal_policy, mistakes.OPTIMAL_POLICY),
         (ex.check_sequence_logps, mistakes.SEQUENCE_LOGPS),
+        (ex.check_ipo_loss, family.IPO_LOSS),
     ):
         yield from ((check, (fn,), h) for h, fn in catalogue)
     toy = ex.TOY_BETA * math.log(0.6 / 0.5), ex.TOY_BETA * math.log(0.4 / 0.5)

@@ -17,7 +17,8 @@ float16 or bfloat16 that is right up to its own precision is told to compute in 
 one right to 3 significant digits, that it looks typed rounded.
 
 This file says what exercises 1-9 ask and what their references are; exercises 10-11 (the
-derivation, notebook 02) live with their mistakes in ``derivation``. Beside them: the inputs
+derivation, notebook 02) live with their mistakes in ``derivation``, exercise 12 (IPO, the DPO
+family of notebook 06) in ``family``. Beside them: the inputs
 (``inputs``), the classic mistakes (``mistakes``, with ``function_mistakes``), reading and wording
 the answer (``feedback``), which hints explain it (``matching``), and running a student's function
 over the inputs (``runners``).
@@ -37,6 +38,7 @@ from ..gpt2.logprobs import sequence_logps
 from . import feedback as fb
 from . import mistakes, runners
 from .derivation import check_objective_identity, check_shift_invariance
+from .family import check_ipo_loss
 from .feedback import ATOL, RTOL
 from .inputs import (
     KL_BETA,
@@ -68,6 +70,7 @@ __all__ = [
     "check_kl_when_beta_doubles",
     "check_objective_identity",
     "check_shift_invariance",
+    "check_ipo_loss",
 ]
 
 # ---------------------------------------------------------------- 1-3: numbers on one example

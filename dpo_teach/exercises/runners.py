@@ -41,6 +41,8 @@ def check_pair_function(
     """Run ``fn(pc, pr, rc, rr, beta)`` on every case ``(label, (pc, pr, rc, rr), beta)``; fail on
     the first pair where an output differs from ``reference``. Returns the number of pairs.
 
+    A case may carry a fourth item, ``{name: array}`` of per-pair arrays passed after ``beta``
+    (e.g. the completion lengths): ``fn(pc, pr, rc, rr, beta, *extra.values())``.
     With one output name, ``reference`` and the ``(hint, variant)`` functions return one array;
     with several, a tuple of arrays."""
     require_callable(check, fn)
@@ -48,10 +50,13 @@ def check_pair_function(
         reference = _tupled(reference)
         variants = [(h, _tupled(v)) for h, v in variants]
     n = 0
-    for label, arrays, beta in cases:
-        expected = reference(*arrays, beta)
+    for label, arrays, beta, *more in cases:
+        extra = more[0] if more else {}
+        tail = (beta, *extra.values())
+        expected = reference(*arrays, *tail)
         where = f"{label} (B = {len(arrays[0])}, beta = {beta})"
-        raw = call(check, fn, tuple(a.copy() for a in arrays) + (beta,), where)
+        args = tuple(a.copy() for a in arrays) + (beta,) + tuple(a.copy() for a in extra.values())
+        raw = call(check, fn, args, where)
         received = outputs(check, raw, names, expected, where)
         for j, (name, got, exp) in enumerate(zip(names, received, expected)):
             bad = first_mismatch(got, exp)
@@ -59,8 +64,9 @@ def check_pair_function(
                 continue
             (i,) = bad
             inputs = ", ".join(f"{a}={fmt(x[i])}" for a, x in zip(PAIR_ARGUMENTS, arrays)) + f", beta={beta}"
+            inputs += "".join(f", {a}={fmt(x[i])}" for a, x in extra.items())
             with np.errstate(all="ignore"):
-                wrong = [(h, np.asarray(v(*arrays, beta)[j])[i]) for h, v in variants]
+                wrong = [(h, np.asarray(v(*arrays, *tail)[j])[i]) for h, v in variants]
             hints = explain(got[i], exp[i], wrong, low_precision(raw))
             m = nd.margin_unchecked(*(a[i] for a in arrays), beta)
             hints += _nonfinite(got[i], abs(m) > 700, nonfinite_hint, nan_hint)
