@@ -28,8 +28,9 @@ What the result is, per member:
   :math:`r_y`). Newton with the Hessian's eigenvalues replaced by their absolute values
   (floored at the ridge's curvature), started at :math:`\pi_\mathrm{ref}`, returns a stationary
   point (first-order condition to rounding), not a certified global minimiser.
-- ``dpop``: not solved here (its penalty :math:`\max(0, -r_w)` is kinked exactly at
-  :math:`\pi_\mathrm{ref}`, where its minimiser tends to sit); ``fit_variant`` says so.
+- ``dpop``: convex in :math:`\theta` but kinked at :math:`r_w = 0` (a chosen answer exactly at
+  the reference), where its minimiser tends to sit; solved exactly by smoothing the kink and then
+  Newton on the KKT system of the split it finds (:mod:`.variants_dpop`).
 
 ``l2`` must be > 0 for every member but ``sigmoid``: with ``l2=0`` the minimiser is a set (or
 does not exist) and the ridge is what picks one point of it.
@@ -44,6 +45,7 @@ from .. import numpy_dpo as nd
 from .checks import check_distribution, check_l2, check_number, check_pairs, log_softmax
 from .fit import DEFAULT_L2, FIT_DPO_BETA_RANGE, fit_dpo
 from .newton import newton_minimize
+from .variants_dpop import solve_dpop
 from .variants_hinge import solve_hinge
 
 __all__ = ["fit_variant", "FIT_VARIANT_LOSSES"]
@@ -129,6 +131,7 @@ _CONVEX = {"ipo", "cdpo", "robust"}
 _OPTIONS = {"cdpo": ("label_smoothing",), "robust": ("label_smoothing",), "dpop": ("lambda_",)}
 FIT_VARIANT_LOSSES = ("sigmoid", "ipo", "cdpo", "robust", "hinge", "nca_pair", "bco_pair")
 FIT_VARIANT_LOSSES += ("apo_zero", "apo_down", "dpop")
+DPOP_LAMBDA = 50.0  # the DPOP paper's lambda (arXiv:2402.13228), also DPOConfig.dpop_lambda
 
 
 def _check_options(loss, options):
@@ -149,6 +152,11 @@ def _check_options(loss, options):
                 "share of flipped labels; robust divides by 1 - 2*label_smoothing)"
             )
         out["label_smoothing"] = e
+    if "lambda_" in takes:
+        lam = check_number("lambda_", options.get("lambda_", DPOP_LAMBDA), "DPOP's penalty weight")
+        if not 0 <= lam <= 1e4:
+            raise ValueError(f"lambda_={lam!r} is out of range for loss='dpop': need 0 <= lambda_ <= 1e4")
+        out["lambda_"] = lam
     return out
 
 
@@ -158,11 +166,12 @@ def fit_variant(ref_probs, chosen, rejected, beta, loss="ipo", *, l2=DEFAULT_L2,
     \log\pi_\mathrm{ref})\rVert^2`; float64, first-order condition to about 1e-10.
 
     ``loss`` is one of ``FIT_VARIANT_LOSSES``; IPO is the paper's form on summed log-ratios,
-    :math:`(h - 1/(2\beta))^2`. Options: ``label_smoothing`` (``cdpo``: 0 to 1, ``robust``: 0 to
-    < 0.5, default 0); every member takes ``l2`` (> 0 except for ``sigmoid``, default
+    :math:`(h - 1/(2\beta))^2`. Options: ``label_smoothing`` (``cdpo``: 0 to 0.5, ``robust``: 0 to
+    < 0.5, default 0); ``lambda_`` (``dpop``, default ``DPOP_LAMBDA`` = 50); every member
+    takes ``l2`` (> 0 except for ``sigmoid``, default
     ``DEFAULT_L2``). ``sigmoid`` is :func:`fit_dpo`. ``ipo``, ``cdpo``, ``robust`` and ``hinge``
-    are convex and give the unique ridge minimiser (hinge: the ridge point of its flat minimiser
-    set); ``nca_pair``, ``bco_pair``, ``apo_zero`` and ``apo_down`` are non-convex in the logits
+    and ``dpop`` are convex and give the unique ridge minimiser (hinge: the ridge point of its flat
+    minimiser set); ``nca_pair``, ``bco_pair``, ``apo_zero`` and ``apo_down`` are non-convex in the logits
     and give a stationary point reached from :math:`\pi_\mathrm{ref}`. See the module docstring.
     Returns the policy's probabilities, ``(K,)`` float64.
     """
@@ -178,11 +187,6 @@ def fit_variant(ref_probs, chosen, rejected, beta, loss="ipo", *, l2=DEFAULT_L2,
     opts = _check_options(loss, options)
     if loss == "sigmoid":
         return fit_dpo(ref, chosen, rejected, beta, l2=l2)
-    if loss == "dpop":
-        raise ValueError(
-            "loss='dpop' has no exact tabular fit here yet: max(0, -r_w) is kinked at pi_ref, where "
-            "its minimiser tends to sit, so Newton does not apply; use a gradient method instead"
-        )
     lo, hi = FIT_DPO_BETA_RANGE
     if not lo <= beta <= hi:
         raise ValueError(
@@ -198,6 +202,8 @@ def fit_variant(ref_probs, chosen, rejected, beta, loss="ipo", *, l2=DEFAULT_L2,
     yw, yl = np.divmod(flat, k)
     weight = counts[flat] / chosen.shape[0]
     log_ref = np.log(ref)
+    if loss == "dpop":
+        return np.exp(log_softmax(solve_dpop(log_ref, yw, yl, weight, beta, opts["lambda_"], l2)))
     if loss == "hinge":
         u = solve_hinge(yw, yl, weight, k, l2)  # u = beta * (theta - log_ref)
         return np.exp(log_softmax(log_ref + u / beta))

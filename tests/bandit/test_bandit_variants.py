@@ -19,7 +19,7 @@ def sig(z):
     return 1 / (1 + np.exp(-z))
 
 
-def member_loss(loss, rw, rl, beta, label_smoothing=0.0):
+def member_loss(loss, rw, rl, beta, label_smoothing=0.0, lambda_=50.0):
     """Per-example losses, straight from the FAMILY.md table."""
     h, e = rw - rl, label_smoothing
     return {
@@ -32,6 +32,7 @@ def member_loss(loss, rw, rl, beta, label_smoothing=0.0):
         "bco_pair": lambda: -ls(beta * rw) - ls(-beta * rl),
         "apo_zero": lambda: 1 - sig(beta * rw) + sig(beta * rl),
         "apo_down": lambda: sig(beta * rw) + 1 - sig(beta * h),
+        "dpop": lambda: -ls(beta * (h - lambda_ * np.maximum(0, -rw))),
     }[loss]()
 
 
@@ -154,6 +155,41 @@ def test_deterministic_labels_ipo_kl_falls_with_beta_dpo_kl_is_set_by_the_ridge(
     assert kl["ipo", 0.5, 1e-8] == pytest.approx(kl["ipo", 0.5, 1e-2], rel=0.05)  # IPO: ridge idle
 
 
+# --- dpop: convex, kinked where a chosen answer sits exactly at the reference ---------------
+
+
+@pytest.mark.parametrize(
+    "beta,lambda_,l2,labeling",
+    [(0.5, 50.0, 1e-6, "bt"), (0.5, 0.5, 1e-6, "bt"), (0.1, 1.0, 1e-6, "bt"), (0.5, 5.0, 1e-2, "better")],
+)
+def test_dpop_is_a_minimum_one_sided_derivatives_nonnegative(beta, lambda_, l2, labeling):
+    ref, r = world(6, 3)
+    chosen, rejected = pairs(ref, r, 3000, 1, labeling)
+    pi = b.fit_variant(ref, chosen, rejected, beta, "dpop", lambda_=lambda_, l2=l2)
+    theta = logits(pi, ref)
+    args = ("dpop", ref, chosen, rejected, beta, l2)
+    rng = np.random.default_rng(0)
+    directions = [s * v for v in np.eye(6) for s in (1, -1)] + list(rng.normal(size=(20, 6)))
+    for v in directions:  # at a kink the two one-sided derivatives differ; both must be >= 0
+        _, forward = directional(theta, v, 1e-7, *args, lambda_=lambda_)
+        assert forward > -1e-6, (v, forward)
+    at_ref = np.abs(np.log(pi / ref))[np.unique(chosen)] < 1e-9
+    if lambda_ == 50.0:  # a large penalty holds every chosen answer at its reference probability
+        assert at_ref.all()
+    else:
+        assert 0 < at_ref.sum() < 6 or (np.log(pi / ref)[np.unique(chosen)] < 0).any()
+
+
+def test_dpop_with_lambda_zero_is_dpo_and_a_large_lambda_keeps_chosen_answers_up():
+    ref, r = world(6, 3)
+    chosen, rejected = pairs(ref, r, 3000, 1)
+    dpo = b.fit_variant(ref, chosen, rejected, 0.5, "sigmoid")
+    assert 0.5 * np.abs(b.fit_variant(ref, chosen, rejected, 0.5, "dpop", lambda_=0.0) - dpo).sum() < 1e-10
+    assert (np.log(dpo / ref)[np.unique(chosen)] < -1e-3).any()  # DPO lets some chosen answer fall
+    pi = b.fit_variant(ref, chosen, rejected, 0.5, "dpop", lambda_=50.0)
+    assert (np.log(pi / ref)[np.unique(chosen)] > -1e-9).all()  # DPOP does not
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 
@@ -169,7 +205,8 @@ def test_deterministic_labels_ipo_kl_falls_with_beta_dpo_kl_is_set_by_the_ridge(
         ({"loss": "robust", "label_smoothing": "0.1"}, "label_smoothing must be a number"),
         ({"loss": "ipo", "l2": 0.0}, "l2=0 is not supported.*l2 > 0"),
         ({"loss": "ipo", "l2": -1.0}, "l2 must be"),
-        ({"loss": "dpop", "lambda_": 5.0}, "dpop"),
+        ({"loss": "dpop", "lambda_": -1.0}, "lambda_=-1.0 is out of range for loss='dpop'"),
+        ({"loss": "dpop", "label_smoothing": 0.1}, "does not apply to loss='dpop': it takes only lambda_"),
         ({"loss": "ipo", "beta": 0.0}, "beta"),
     ],
 )
