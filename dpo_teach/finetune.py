@@ -3,30 +3,32 @@
     python -m dpo_teach.finetune [--preset tiny|small] [--model NAME_OR_PATH]
         [--device auto|cpu|cuda] [--beta B] [--seed N] [--fast] [--output-dir DIR]
         [--loss NAME] [--label-smoothing E] [--rpo-alpha A] [--dpop-lambda L] [--simpo-gamma G]
-        [--orpo-lambda L]
+        [--orpo-lambda L] [--rounds N]
 
 The paper's controlled-sentiment experiment (Sec. 6.1 of arXiv:2305.18290) in miniature, one
 call per stage of :mod:`dpo_teach.gpt2`: tokenizer + model, SFT (the reference), preference
 pairs sampled from the reference and labelled by the true reward (JSON Lines), DPO, held-out
 evaluation; ``metrics.json`` and two plots in DIR. Each stage's result is kept in DIR
 (``sft/``, ``preferences_*.jsonl``, the DPO checkpoint), so a re-run with the same DIR resumes.
+``--rounds N`` (N > 1) runs online DPO instead (:mod:`dpo_teach.gpt2.online`): N rounds of sampling
+from the current policy, labelling and DPO, within the offline run's budget of prompts and steps;
+its per-round numbers go to ``metrics.json`` under ``online`` (the rounds are redone on a re-run;
+the SFT model and the held-out pairs are reused).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import math
 import time
 from pathlib import Path
 
-from .gpt2.config import add_loss_arguments, loss_from_args, loss_settings
+from .cli_args import MAX_SEED, build_parser, check_rounds_fit  # noqa: F401  (MAX_SEED: public)
+from .gpt2.config import loss_from_args, loss_settings
 from .gpt2.recipe import DEFAULT_BETA, sizes_for
 from .gpt2.rundir import RunDir, atomic_write_text
 
 CPU_SECONDS_PER_SMALL_STEP = 15  # the small preset on a 2-core CPU, measured (SFT, batch 64)
-MAX_SEED = 2**32 - 1  # torch, numpy and random all take it; the trainer adds epoch offsets below 2**63
 
 # (metrics key, what it is in one phrase, target as (">=" or "<", value) or None)
 SUMMARY_ROWS = (
@@ -42,13 +44,14 @@ SUMMARY_ROWS = (
 
 def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=False,
         output_dir="runs/finetune", progress=True, log=print, threads=None,
-        allow_slow=False, loss=None) -> dict:  # fmt: skip
+        allow_slow=False, loss=None, rounds=1) -> dict:  # fmt: skip
     """The whole pipeline; returns the metrics written to ``output_dir/metrics.json``.
 
     ``beta``: None = ``DEFAULT_BETA``. ``threads``: ``torch.set_num_threads`` for this process
     (None: :func:`dpo_teach.runtime.cpu_threads`). ``allow_slow``: run the ``small`` preset on a
     CPU anyway (refused otherwise: hours, not minutes). ``loss``: ``{"loss_type": NAME, option:
-    value}`` (DPOConfig fields, see :func:`loss_settings`); None = DPO (``sigmoid``)."""
+    value}`` (DPOConfig fields, see :func:`loss_settings`); None = DPO (``sigmoid``). ``rounds`` > 1:
+    online DPO in that many rounds (:func:`dpo_teach.gpt2.online.online_dpo`) instead of offline."""
     import torch
 
     from .gpt2 import data, evaluate, stages
@@ -86,20 +89,17 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     )
     timings["preference_data_seconds"] = time.perf_counter() - t
 
-    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress,
-                                       loss)  # fmt: skip
-    resumed = trainer.load_checkpoint()  # resume, if a checkpoint is there: count only this process's work
-    what = f"resuming at step {trainer.step} of {sizes.dpo_steps}" if resumed else f"{sizes.dpo_steps} steps"
-    loss_type = trainer.config.loss_type
-    log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {loss_type})")
-    t, steps_before, tokens_before = time.perf_counter(), trainer.step, int(trainer.tokens_seen)
-    seconds_before = trainer.train_seconds
-    history = trainer.train()
+    t, online = time.perf_counter(), None
+    if rounds > 1:  # online DPO: sample, label and train in rounds (the reference stays the SFT model)
+        policy, config, history, online = stages.online_stage(ref_model, tokenizer, train_prompts,
+                                                              eval_prompts, eval_pairs, sizes, beta, seed,
+                                                              rounds, loss, log)  # fmt: skip
+        speed, steps_this_run = None, sizes.dpo_steps
+    else:
+        policy, config, history, speed, steps_this_run = _offline_dpo(
+            out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss, log
+        )
     timings["dpo_seconds"] = time.perf_counter() - t  # this process only, so <= wall_seconds
-    if trainer.step > steps_before:
-        speed = (int(trainer.tokens_seen) - tokens_before) / (trainer.train_seconds - seconds_before)
-    else:  # every step was done by an earlier run: no speed was measured now
-        speed = None
 
     t = time.perf_counter()
     log(f"[5/5] evaluating on {len(eval_prompts)} held-out prompts and {len(eval_pairs)} pairs")
@@ -117,20 +117,43 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
         "model": model_name,
         "n_params": count_parameters(policy),
         "beta": beta,
-        "loss": loss_settings(trainer.config),
+        "loss": loss_settings(config),
         "seed": seed,
         "fast": fast,
         "sizes": dataclasses.asdict(sizes),
         "data": {"n_train_pairs": len(train_pairs), "n_eval_pairs": len(eval_pairs)},
         "eval": metrics_eval,
         "train": {"history": history, "sft_loss_first": sft_losses[0], "sft_loss_last": sft_losses[-1]},
-        "throughput": {"dpo_tokens_per_second": speed, "dpo_steps_this_run": trainer.step - steps_before},
+        "throughput": {"dpo_tokens_per_second": speed, "dpo_steps_this_run": steps_this_run},
         "timings": timings,
         "samples": samples[:20],
     }
+    if online is not None:
+        metrics["online"] = online
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     save_run_plots(history, samples, out)
     return metrics
+
+
+def _offline_dpo(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss, log):
+    """Stage 4, offline: DPO on the pairs of stage 3, resumed from ``out`` if it holds a checkpoint.
+    Returns ``(policy, config, history, tokens_per_second or None, steps_this_run)``."""
+    from .gpt2 import stages
+
+    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress,
+                                       loss)  # fmt: skip
+    resumed = trainer.load_checkpoint()  # resume, if a checkpoint is there: count only this process's work
+    what = f"resuming at step {trainer.step} of {sizes.dpo_steps}" if resumed else f"{sizes.dpo_steps} steps"
+    loss_type = trainer.config.loss_type
+    log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {loss_type})")
+    steps_before, tokens_before = trainer.step, int(trainer.tokens_seen)
+    seconds_before = trainer.train_seconds
+    history = trainer.train()
+    if trainer.step > steps_before:
+        speed = (int(trainer.tokens_seen) - tokens_before) / (trainer.train_seconds - seconds_before)
+    else:  # every step was done by an earlier run: no speed was measured now
+        speed = None
+    return policy, trainer.config, history, speed, trainer.step - steps_before
 
 
 def summary_table(metrics: dict) -> str:
@@ -154,8 +177,11 @@ def summary_table(metrics: dict) -> str:
         f"{sum(tail) / len(tail):.3f}{ln2}"
     )
     speed = metrics["throughput"]["dpo_tokens_per_second"]
-    speed = f"{speed:>7.0f}" if speed is not None else "    n/a  (resumed: every DPO step ran earlier)"
-    lines.append(f"{'training speed, tokens / s (DPO stage)':<50} {speed}")
+    if "online" in metrics:
+        lines += format_rounds(metrics["online"])
+    else:
+        speed = f"{speed:>7.0f}" if speed is not None else "    n/a  (resumed: every DPO step ran earlier)"
+        lines.append(f"{'training speed, tokens / s (DPO stage)':<50} {speed}")
     lines.append(f"{'wall time, s':<50} {metrics['timings']['wall_seconds']:>7.1f}")
     if fast:
         lines.append(
@@ -164,84 +190,33 @@ def summary_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def _number(kind, what: str, ok):
-    """An argparse type: a finite ``kind`` for which ``ok(value)`` holds, else ``what`` is said."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not math.isfinite(value) or not ok(value):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: expected {what}")
-        return value
-
-    return parse
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Every flag's help shows its default, except where there is none to show."""
-
-    def _get_help_string(self, action):
-        return action.help if action.default in (None, False) else super()._get_help_string(action)
+def format_rounds(online: dict) -> list[str]:
+    """The online run's rounds as table lines: data, then true reward, KL, validity, win rate."""
+    lines = [f"online DPO, {len(online['rounds'])} rounds (reference: {online['reference']}); per round:",
+             f"{'round':>5} {'pairs':>6} {'steps':>6} {'true reward':>12} {'KL':>7} {'valid':>7} "
+             f"{'win rate':>9}"]  # fmt: skip
+    for r in online["rounds"]:
+        lines.append(f"{r['round']:>5} {r['n_pairs']:>6} {r['steps']:>6} {r['true_reward_policy']:>+12.3f} "
+                     f"{r['kl_to_reference']:>7.3f} {r['valid_rate_policy']:>7.1%} "
+                     f"{r['win_rate_vs_reference']:>9.3f}")  # fmt: skip
+    return lines
 
 
 def main(argv=None) -> dict:
     from .runtime import fast_mode
 
-    parser = argparse.ArgumentParser(
-        prog="python -m dpo_teach.finetune",
-        description=__doc__.split("\n")[0],
-        formatter_class=_Help,
-    )
-    parser.add_argument(
-        "--preset",
-        choices=("tiny", "small"),
-        default="tiny",
-        help="model size: tiny (CPU, seconds) or small (GPT-2 124M shape, GPU)",
-    )
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="NAME_OR_PATH",
-        help="start from a checkpoint (from_pretrained) instead of a preset",
-    )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto: cuda when torch sees a GPU, else cpu")  # fmt: skip
-    parser.add_argument(
-        "--beta",
-        type=_number(float, "a finite number > 0 (e.g. 2.0)", lambda b: b > 0),
-        default=DEFAULT_BETA,
-        help="KL strength: larger keeps the policy closer to the reference",
-    )
-    seed_type = _number(int, f"an integer in [0, {MAX_SEED}]", lambda n: 0 <= n <= MAX_SEED)
-    parser.add_argument("--seed", type=seed_type, default=0,
-                        help="one seed for data, initialisation, sampling and batch order")  # fmt: skip
-    parser.add_argument("--fast", action="store_true", help="a much smaller run (tests, smoke)")
-    parser.add_argument(
-        "--output-dir",
-        default=None,
-        help="where metrics.json, plots and resumable state go (default runs/finetune-<preset>-seed<N>)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=_number(int, "an integer >= 1", lambda n: n >= 1),
-        default=None,
-        help="torch CPU threads (default: 1 for models < 2M parameters on CPU, else torch's)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    parser.add_argument("--allow-slow", action="store_true",
-                        help="run --preset small on a CPU anyway (about 15 s a step: hours)")  # fmt: skip
-    add_loss_arguments(parser, _number(float, "a finite number >= 0", lambda x: x >= 0))
+    parser = build_parser(__doc__.split("\n")[0])
     args = parser.parse_args(argv)
     loss = loss_from_args(parser, args)
     fast = args.fast or fast_mode()
+    check_rounds_fit(parser, args.rounds, sizes_for(args.preset, fast))
     name = "model" if args.model else args.preset
-    output_dir = args.output_dir or f"runs/finetune-{name}-seed{args.seed}{'-fast' if fast else ''}"
+    rounds = f"-rounds{args.rounds}" if args.rounds > 1 else ""
+    output_dir = args.output_dir or f"runs/finetune-{name}-seed{args.seed}{rounds}{'-fast' if fast else ''}"
     try:
         metrics = run(args.preset, args.model, args.device, args.beta, args.seed, fast, output_dir,
                       progress=not args.no_progress, threads=args.threads,
-                      allow_slow=args.allow_slow, loss=loss)  # fmt: skip
+                      allow_slow=args.allow_slow, loss=loss, rounds=args.rounds)  # fmt: skip
     except (ValueError, OSError) as err:  # bad input or a file problem: one line, argparse style
         parser.exit(2, f"error: {err}\n")
     print(summary_table(metrics))

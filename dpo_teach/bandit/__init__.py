@@ -6,8 +6,9 @@ optimum (Eq. 4), the Bradley-Terry reward model (Eq. 2), the DPO objective (Eq. 
 RLHF policy optimisation that DPO replaces. This package's face holds the closed form, the
 metrics and the data; the fits live beside it and are re-exported here: ``fit`` (reward model
 and DPO, exact Newton solves), ``rlhf`` (a PPO-style sampling loop), ``plackett_luce`` (rankings
-of k answers, their reward model and DPO on them, Appendix A.3); ``checks`` holds the input
-checks all of them share.
+of k answers, their reward model and DPO on them, Appendix A.3), ``displacement`` (which answers
+lose mass at the optimum) and ``online`` (online DPO rounds, flipped labels); ``checks`` holds the
+input checks all of them share.
 
     >>> from dpo_teach.bandit import optimal_policy, sample_preferences, fit_reward_model, fit_dpo
     >>> ref, r = [0.5, 0.3, 0.2], [0.0, 1.0, -1.0]
@@ -25,7 +26,9 @@ import numpy as np
 from .. import _checks
 from .. import numpy_dpo as nd
 from .checks import check_distribution, check_n_actions, check_pairs, check_rewards, check_seed, log_softmax
+from .displacement import displacement_threshold, fraction_below_reference
 from .fit import DEFAULT_L2, fit_dpo, fit_reward_model, tabular_dpo_loss
+from .online import flip_preferences, online_dpo
 from .plackett_luce import (
     fit_dpo_pl,
     fit_reward_model_pl,
@@ -56,6 +59,10 @@ __all__ = [
     "fit_dpo_pl",
     "fit_variant",
     "FIT_VARIANT_LOSSES",
+    "displacement_threshold",
+    "fraction_below_reference",
+    "online_dpo",
+    "flip_preferences",
 ]
 
 

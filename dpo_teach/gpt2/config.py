@@ -52,6 +52,9 @@ class DPOConfig:
     dpop_lambda: float = 50.0  # dpop: penalty weight (the Smaug paper, arXiv:2402.13228, uses 50)
     simpo_gamma: float = 0.5  # simpo: target margin gamma (TRL CPOConfig's 0.5; the paper tunes 0.3-1.6)
     orpo_lambda: float = 0.1  # orpo: odds-ratio weight lambda (arXiv:2403.07691 and TRL use 0.1)
+    # every N steps, score the trainer's held-out probe pairs (no grad, eval mode) and log the mean
+    # summed log-probs probe/chosen_logps and probe/rejected_logps; 0 = off (pass probe_pairs too)
+    probe_every: int = 0
 
     _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm")  # others >= 0
 

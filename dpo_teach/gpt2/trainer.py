@@ -10,6 +10,7 @@ names, measured before each update, so step 0 with policy = reference has loss l
 (dropout is off in both models for exactly this). A run with ``output_dir`` checkpoints and
 resumes. ``DPOConfig.loss_type`` picks another member of the DPO family (:mod:`.losses`); the
 reference-free ones (``simpo``, ``orpo``) never run the reference, so ``ref_model`` may be None.
+``DPOConfig.probe_every`` with ``probe_pairs`` logs a held-out probe set every N steps (:mod:`.probe`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .config import LOSS_OPTIONS, REFERENCE_FREE, SEED_STRIDE, DPOConfig
 from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
 from .losses import family_loss
 from .models import disable_dropout
+from .probe import ProbeSet
 
 __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_ref_logps", "METRIC_NAMES"]
 
@@ -85,10 +87,15 @@ class DPOTrainer:
     """Train ``policy`` with DPO (or ``config.loss_type``) against the frozen ``ref_model`` on
     tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``."""
 
-    def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int):
+    def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int,
+                 probe_pairs: Sequence[dict] | None = None):  # fmt: skip
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
         config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
+        if (probe_pairs is None) != (config.probe_every == 0):
+            got = f"probe_every={config.probe_every}, probe_pairs {'None' if probe_pairs is None else 'set'}"
+            raise ValueError(f"probe logging needs DPOConfig.probe_every > 0 and probe_pairs; got {got}: "
+                             "pass both or neither")  # fmt: skip
         self.config, self.pairs = config, list(pairs)
         self.reference_free = config.loss_type in REFERENCE_FREE
         if ref_model is None and not self.reference_free:
@@ -133,7 +140,13 @@ class DPOTrainer:
             self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
                 ref_model, self.pairs, pad_token_id, 4 * config.batch_size, config.bf16
             )
-        # 4. progress
+        # 4. the held-out probe set (scored with the frozen reference once, here)
+        self.probe = None
+        if probe_pairs is not None:
+            check_pair_lengths(probe_pairs, max_positions(policy))
+            self.probe = ProbeSet(probe_pairs, ref_model, pad_token_id, config.beta, 4 * config.batch_size,
+                                  config.bf16)  # fmt: skip
+        # 5. progress
         self.step, self.history, self.tokens_seen, self.train_seconds = 0, [], 0, 0.0
 
     # -- data -------------------------------------------------------------------------------
@@ -188,18 +201,25 @@ class DPOTrainer:
         return metrics
 
     # -- the loop ---------------------------------------------------------------------------
-    def train(self) -> list[dict]:
-        """Run up to ``config.max_steps`` (resuming from ``output_dir``); returns the history."""
+    def train(self, until: int | None = None) -> list[dict]:
+        """Run up to ``config.max_steps`` (resuming from ``output_dir``); returns the history.
+        ``until``: stop after that many steps in all (<= max_steps); a later call continues, and the
+        steps are the same as in one call (checkpoints to evaluate along a run)."""
         cfg = self.config
+        stop = cfg.max_steps if until is None else until
+        if not isinstance(until, (int, type(None))) or not 0 <= stop <= cfg.max_steps:
+            raise ValueError(f"until must be an integer in [0, max_steps={cfg.max_steps}], got {until!r}")
         self.load_checkpoint()
-        pending: list[tuple[int, float, dict]] = []
+        pending: list[tuple[int, float, dict, dict]] = []
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc="DPO", disable=not cfg.progress)
         start = time.perf_counter()
-        while self.step < cfg.max_steps:
+        while self.step < stop:
             step, lr = self.step, self.scheduler.get_last_lr()[0]
-            pending.append((step, lr, self.train_step(self.batch_at(step))))
+            # the probe, measured before the update like every metric (step 0: policy = reference)
+            probe = self.probe.measure(self.policy) if self.probe and step % cfg.probe_every == 0 else {}
+            pending.append((step, lr, self.train_step(self.batch_at(step)), probe))
             bar.update(1)
-            last = self.step == cfg.max_steps
+            last = self.step == stop
             save = bool(cfg.output_dir and cfg.save_every) and (self.step % cfg.save_every == 0 or last)
             if len(pending) >= cfg.log_every or save or last:  # the one flush point
                 self._flush(pending, bar)
@@ -213,9 +233,9 @@ class DPOTrainer:
 
     def _flush(self, pending, bar) -> None:
         """Copy the pending steps' metrics to the host in one transfer and append them."""
-        table = torch.stack([torch.stack([m[k].float() for k in METRIC_NAMES]) for _, _, m in pending])
-        for (step, lr, _), row in zip(pending, table.cpu().tolist()):
-            self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr})
+        table = torch.stack([torch.stack([m[k].float() for k in METRIC_NAMES]) for _, _, m, _ in pending])
+        for (step, lr, _, probe), row in zip(pending, table.cpu().tolist()):
+            self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr, **probe})
         pending.clear()
         recent = self.history[-RUNNING_MEAN_STEPS:]  # one batch is noisy: show a running mean
         mean = {k: sum(h[k] for h in recent) / len(recent) for k in ("loss", "rewards/margins")}
@@ -253,14 +273,8 @@ class DPOTrainer:
         state = read_state_file(path, CHECKPOINT_KEYS, "DPO checkpoint", self.device)  # weights_only
         fix = f"use a new output dir, or delete {path} to train from step 0"
         defaults = {f.name: f.default for f in dataclasses.fields(DPOConfig)}  # of older checkpoints
-        for key in (
-            "beta",
-            "learning_rate",
-            "batch_size",
-            "seed",
-            "loss_type",
-            *LOSS_OPTIONS.get(self.config.loss_type, ()),
-        ):
+        for key in ("beta", "learning_rate", "batch_size", "seed", "loss_type",
+                    *LOSS_OPTIONS.get(self.config.loss_type, ())):  # fmt: skip
             saved = state["config"].get(key, defaults[key])
             if saved != getattr(self.config, key):
                 raise ValueError(

@@ -4,6 +4,7 @@ reference, bad settings are refused early, and the CLI's --loss runs end to end.
 
 import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -137,8 +138,11 @@ def test_cli_refuses_bad_loss_flags_at_parse_time(argv, message, capsys, tmp_pat
     assert not any(tmp_path.iterdir())  # refused before any work
 
 
-def test_cli_loss_ipo_runs_end_to_end(tmp_path):
-    proc = run_cli("--loss", "ipo", "--output-dir", str(tmp_path), "--beta", "0.5")
+def test_cli_loss_ipo_runs_end_to_end(tmp_path, fast_run):
+    # the session's fast run (seed 1) lends its SFT model and pairs: only the DPO stage runs here
+    shutil.copytree(fast_run[0], tmp_path, dirs_exist_ok=True)
+    (tmp_path / "dpo_checkpoint.pt").unlink()  # a DPO checkpoint of another loss is refused on resume
+    proc = run_cli("--loss", "ipo", "--output-dir", str(tmp_path), "--beta", "0.5", "--seed", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "loss ipo" in proc.stdout and "ln 2" not in proc.stdout
     m = json.loads((tmp_path / "metrics.json").read_text())
