@@ -11,7 +11,7 @@ REPO = plotting.repo_root()
 
 def test_finds_the_notebooks_that_save_figures():
     found = figures.figure_notebooks(REPO)
-    assert [p.name[:2] for p in found] == ["01", "03", "04", "05", "06", "08"]
+    assert [p.name[:2] for p in found] == ["01", "03", "04", "05", "06", "07", "08"]
     assert figures.figure_names(found[2])[:2] == ["04_beta_path", "04_frontier"]
     assert [p.name[:2] for p in figures.figure_notebooks(REPO, ["5", "04", "05"])] == ["04", "05"]
 

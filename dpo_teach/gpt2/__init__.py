@@ -18,6 +18,22 @@ files follow the pipeline, each feeding the next:
 ``evaluate``   held-out accuracy, true reward, win rate, KL, validity
 ``plots``      the run's figures
 ``rundir``     the fine-tune's output directory: stage records, verified reuse
+``stages``     the fine-tune's stages, each reused from the output directory when it is there
+
+Around the pipeline (the notebooks' and the real world's pieces):
+
+``probe``         held-out probe log-probs logged during training (notebook 07)
+``labels``        labellers other than the true reward: length-biased, flipped (notebook 07)
+``online``        online / iterative DPO: sample, label, train, per round (``--rounds``)
+``trajectory``    checkpoints evaluated along a run (over-optimisation, notebook 07)
+``family_runs``   every DPO-family member on the tiny world (notebook 06)
+``clinic``        the broken set-ups of the debugging clinic (notebook 08), ``clinic_plots``
+``sources``       rows from a hub dataset, a save_to_disk folder, JSON / JSONL / Parquet
+``preference_data``  TRL's three preference formats, prefix-exact tokenisation, truncation
+``prompts``       prompt sources: the review world, a file or a hub dataset, token-boundary prefixes
+``judge``         a reward model (sequence classifier) as the judge; K completions to pairs
+``hf_checkpoint`` causal-LM checkpoints in and out (``save_pretrained``, safetensors)
+``distributed``   data-parallel helpers (torchrun / accelerate; NCCL or Gloo)
 
 Import the file you need (``from dpo_teach.gpt2.trainer import DPOTrainer``); this package
 import itself loads nothing.
