@@ -9,6 +9,7 @@ import argparse
 import math
 
 from .gpt2.config import add_loss_arguments
+from .gpt2.real_world import add_input_arguments
 from .gpt2.recipe import DEFAULT_BETA
 
 __all__ = ["MAX_SEED", "number_type", "build_parser", "check_rounds_fit"]
@@ -43,10 +44,12 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dpo_teach.finetune", description=description, formatter_class=_Help
     )
-    parser.add_argument("--preset", choices=("tiny", "small"), default="tiny",
-                        help="model size: tiny (CPU, seconds) or small (GPT-2 124M shape, GPU)")  # fmt: skip
+    parser.add_argument("--preset", choices=("tiny", "base", "small"), default="tiny",
+                        help="model and run size: tiny (CPU, seconds), base (4 x 256, CPU, minutes) or "
+                             "small (GPT-2 124M shape, GPU); with --model, the run's sizes only")  # fmt: skip
     parser.add_argument("--model", default=None, metavar="NAME_OR_PATH",
-                        help="start from a checkpoint (from_pretrained) instead of a preset")  # fmt: skip
+                        help="start from a causal-LM checkpoint (from_pretrained: a save_pretrained "
+                             "directory or a hub name such as gpt2) instead of a preset")  # fmt: skip
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: cuda when torch sees a GPU, else cpu")  # fmt: skip
     parser.add_argument("--beta", type=number_type(float, "a finite number > 0 (e.g. 2.0)", lambda b: b > 0),
@@ -71,6 +74,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
                              "true reward and DPO (reference: the SFT model), splitting the offline "
                              "run's prompts and steps; 1 = offline DPO")  # fmt: skip
     add_loss_arguments(parser, number_type(float, "a finite number >= 0", lambda x: x >= 0))
+    add_input_arguments(parser, at_least_one)
     return parser
 
 

@@ -34,6 +34,9 @@ Around the pipeline (the notebooks' and the real world's pieces):
 ``judge``         a reward model (sequence classifier) as the judge; K completions to pairs
 ``hf_checkpoint`` causal-LM checkpoints in and out (``save_pretrained``, safetensors)
 ``distributed``   data-parallel helpers (torchrun / accelerate; NCCL or Gloo)
+``real_world``    the fine-tune's real-world inputs (``--prompts``, ``--reward-model``, ``--dataset``)
+``real_stages``   the fine-tune's data and evaluation stages for those inputs
+``judged_eval``   evaluation without the exact reward: a judge's win rate, KL, implicit reward
 
 Import the file you need (``from dpo_teach.gpt2.trainer import DPOTrainer``); this package
 import itself loads nothing.

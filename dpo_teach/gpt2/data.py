@@ -253,9 +253,10 @@ def load_preference_jsonl(path: str | Path) -> list[dict]:
 
 
 def encode_prompts(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
-    """Prompt texts -> token ids as the policy sees them: BOS + prompt (as in :func:`tokenize_pairs`)."""
-    bos = tokenizer.bos_token_id
-    return [[bos] + ids for ids in tokenizer(list(prompts))["input_ids"]]
+    """Prompt texts -> token ids as the policy sees them: BOS + prompt (as in :func:`tokenize_pairs`
+    and :func:`~.preference_data.encode_prompt_completion`; no BOS for a tokenizer without one)."""
+    start = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
+    return [start + ids for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
 
 
 def tokenize_pairs(rows: Sequence[dict], tokenizer, max_length: int | None = None) -> list[dict]:

@@ -30,7 +30,7 @@ import torch.distributed as dist
 
 __all__ = ["DistEnv", "env_from_os", "backend_for", "init_distributed", "destroy_distributed",
            "device_for", "wrap_ddp", "check_batch_divides", "local_slice", "shard_range",
-           "gather_shards", "all_reduce_mean", "barrier", "main_only"]  # fmt: skip
+           "gather_shards", "all_reduce_mean", "broadcast_object", "barrier", "main_only"]  # fmt: skip
 
 ENV_KEYS = ("RANK", "LOCAL_RANK", "WORLD_SIZE")  # what torchrun and accelerate launch set
 
@@ -159,6 +159,16 @@ def all_reduce_mean(metrics, env: DistEnv):
     stacked = torch.stack([metrics[k].detach().float().reshape(()) for k in keys])  # (n_metrics,)
     dist.all_reduce(stacked, op=dist.ReduceOp.SUM)
     return dict(zip(keys, stacked / env.world_size))
+
+
+def broadcast_object(value, env: DistEnv):
+    """Rank 0's ``value`` on every rank (any picklable object, e.g. a decision only rank 0 can
+    make because only it reads the run directory); ``value`` itself alone."""
+    if not env.enabled:
+        return value
+    box = [value if env.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier(env: DistEnv) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import torch
 
+from .. import torch_dpo as td
 from .. import torch_variants as tv
 from .config import REFERENCE_FREE, DPOConfig
-from .logprobs import IGNORE_INDEX
+from .logprobs import IGNORE_INDEX, concatenated_logps
 
-__all__ = ["completion_lengths", "family_loss"]
+__all__ = ["completion_lengths", "family_loss", "compute_loss_and_metrics"]
 
 
 def completion_lengths(batch: dict[str, torch.Tensor], dtype=torch.float32):
@@ -47,3 +48,42 @@ def family_loss(config: DPOConfig, batch, policy_chosen, policy_rejected, ref_ch
     if name == "sigmoid_norm":
         return tv.length_normalized_dpo_loss(*logps, n_w, n_l, beta)
     return tv.LOSSES[name](*logps, beta)  # ipo (summed, the paper's), hinge, nca_pair, bco_pair, apo_*
+
+
+def compute_loss_and_metrics(
+    policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float, fixed_weight: float | None = None,
+    config: DPOConfig | None = None,
+):  # fmt: skip
+    r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
+
+    With ``fixed_weight`` c the per-pair loss is :math:`-c\,(\hat r_w - \hat r_l)`, whose gradient is
+    DPO's with the weight :math:`w = \sigma(\hat r_l - \hat r_w)` replaced by the constant c (Sec. 4:
+    the update without the weight, which the paper reports can make the model degenerate).
+    ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
+    A ``config`` whose ``loss_type`` is not ``"sigmoid"`` uses that family member instead (with
+    ``config.beta`` and its options; :func:`family_loss`); the margin logged is then the
+    mean of chosen minus rejected reward as the member returns them (TRL's ``rewards/margins``).
+    """
+    # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
+    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    if config is not None and config.loss_type != "sigmoid":
+        losses, chosen_rewards, rejected_rewards = family_loss(config, batch, *logps)
+        margins = chosen_rewards - rejected_rewards
+    else:
+        losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
+        margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$
+    if fixed_weight is not None:  # $-c\,(\hat r_w - \hat r_l)$: gradient $\mp\beta c$, no weight
+        losses = -fixed_weight * margins
+    margins = margins.detach()
+    loss = losses.mean()
+    metrics = {
+        "loss": loss.detach(),
+        "rewards/chosen": chosen_rewards.mean(),
+        "rewards/rejected": rejected_rewards.mean(),
+        "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean(),  # as TRL counts it
+        "rewards/margins": margins.mean(),
+        "logps/chosen": policy_chosen_logps.detach().mean(),
+        "logps/rejected": policy_rejected_logps.detach().mean(),
+    }
+    return loss, metrics

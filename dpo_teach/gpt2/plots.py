@@ -72,10 +72,13 @@ def plot_rewards(samples):
 
 
 def save_run_plots(history, samples, out: Path) -> None:
-    """training_curves.png and reward_before_after.png in ``out``."""
+    """training_curves.png and reward_before_after.png in ``out``; ``samples`` None (no true
+    reward: a run on real prompts or a dataset) writes the training curves only."""
     import matplotlib.pyplot as plt
 
-    for fig, name in ((plot_training_curves(history), "training_curves.png"),
-                      (plot_rewards(samples), "reward_before_after.png")):  # fmt: skip
+    figures = [(plot_training_curves(history), "training_curves.png")]
+    if samples is not None:
+        figures.append((plot_rewards(samples), "reward_before_after.png"))
+    for fig, name in figures:
         fig.savefig(Path(out) / name)
         plt.close(fig)

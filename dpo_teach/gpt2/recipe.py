@@ -14,6 +14,7 @@ __all__ = ["DEFAULT_BETA", "Sizes", "sizes_for"]
 # Measured on the tiny preset over seeds 0-4 (lr 5e-4, 300 steps): beta 2 met every target on
 # all five; beta 1 won more reward but left one seed with 82 % valid samples; beta 0.25 collapsed.
 DEFAULT_BETA = 2.0
+BASE_DPO_LEARNING_RATE = 2e-4  # the base preset (4 x 256) at beta 2; see sizes_for
 
 
 @dataclasses.dataclass
@@ -46,7 +47,8 @@ class Sizes:
 
 
 def sizes_for(preset: str, fast: bool) -> Sizes:
-    """The tiny preset's measured sizes; the GPT-2 124M shape's for ``small``; a smoke run if ``fast``."""
+    """The tiny preset's measured sizes; ``base``'s (the tiny recipe, a lower SFT rate); the GPT-2
+    124M shape's for ``small``; a smoke run if ``fast``."""
     if fast:
         return Sizes(n_corpus=2000, sft_steps=300, n_train_prompts=400, n_eval_prompts=96,
                      dpo_steps=40, dpo_batch_size=8, dpo_learning_rate=5e-4)  # fmt: skip
@@ -54,4 +56,6 @@ def sizes_for(preset: str, fast: bool) -> Sizes:
         return Sizes(n_corpus=20000, sft_steps=2000, sft_batch_size=64, sft_learning_rate=3e-4,
                      n_train_prompts=8000, n_eval_prompts=1024, dpo_steps=300,
                      dpo_batch_size=64, dpo_learning_rate=1e-6, dpo_warmup_steps=30)  # fmt: skip
+    if preset == "base":  # 4 x 256 on a CPU: the tiny recipe with the rates scaled down
+        return Sizes(sft_learning_rate=1e-3, dpo_learning_rate=BASE_DPO_LEARNING_RATE)
     return Sizes()

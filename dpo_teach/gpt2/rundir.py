@@ -12,6 +12,10 @@ re-run resumes instead of starting over. A resume must never trust a half-writte
 
 ``run_settings.json`` holds the settings that the stages depend on; a directory written with
 other settings is refused rather than mixed.
+
+Under ``torchrun`` (several processes), :func:`open_run_dir` gives every rank a
+:class:`SharedRunDir`: rank 0 alone reads and writes the directory; the other ranks are told
+rank 0's decisions and wait at :meth:`SharedRunDir.finish` until its files are written.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from ..files import atomic_write_text, read_json, umask
 
-__all__ = ["RunDir", "atomic_write_text", "read_json"]
+__all__ = ["RunDir", "SharedRunDir", "open_run_dir", "atomic_write_text", "read_json"]
 
 SETTINGS_NAME = "run_settings.json"
 STAGES_NAME = "stages.json"
@@ -41,6 +45,8 @@ def _fingerprint(path: Path) -> dict:
 
 class RunDir:
     """The output directory of one run; ``stages`` lists the stage names in pipeline order."""
+
+    writes = True  # this process writes the files (see SharedRunDir)
 
     def __init__(self, path, settings: dict, stages: tuple[str, ...]):
         self.path, self.stages = Path(path).absolute(), stages  # files are recorded relative to it
@@ -116,3 +122,43 @@ class RunDir:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return target
+
+
+class SharedRunDir:
+    """One :class:`RunDir` for all ranks of a data-parallel run: rank 0 owns it; :meth:`is_done` is
+    rank 0's answer on every rank, :meth:`start` and :meth:`replace_dir` act on rank 0 only, and
+    :meth:`finish` returns on every rank once rank 0 has recorded the stage (so its files can be read)."""
+
+    def __init__(self, path, settings: dict, stages: tuple[str, ...], env):
+        from .distributed import barrier
+
+        self.env, self.path, self.stages = env, Path(path).absolute(), stages
+        self.owner = RunDir(path, settings, stages) if env.is_main else None
+        self.writes = env.is_main
+        barrier(env)  # the directory exists (and was checked) before any rank goes on
+
+    def is_done(self, stage: str) -> bool:
+        from .distributed import broadcast_object
+
+        return broadcast_object(self.owner.is_done(stage) if self.owner else None, self.env)
+
+    def start(self, stage: str) -> None:
+        if self.owner:
+            self.owner.start(stage)
+
+    def finish(self, stage: str, files) -> None:
+        from .distributed import barrier
+
+        if self.owner:
+            self.owner.finish(stage, files)
+        barrier(self.env)
+
+    def replace_dir(self, name: str, build) -> Path:
+        return self.owner.replace_dir(name, build) if self.owner else self.path / name
+
+
+def open_run_dir(path, settings: dict, stages: tuple[str, ...], env=None):
+    """A :class:`RunDir` in one process (``env`` None or a single process), else a :class:`SharedRunDir`."""
+    if env is None or not env.enabled:
+        return RunDir(path, settings, stages)
+    return SharedRunDir(path, settings, stages, env)

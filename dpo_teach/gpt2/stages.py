@@ -17,17 +17,23 @@ from ..files import read_json
 __all__ = ["sft_stage", "pairs_stage", "dpo_stage", "online_stage", "set_threads"]
 
 
-def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log):
+def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log, texts=None,
+              sft_steps=None, env=None):  # fmt: skip
     """Stages 1-2: tokenizer + model, then SFT -> the reference, kept in DIR/sft (built under a
-    temporary name, recorded when complete, reused only if it is unchanged)."""
+    temporary name, recorded when complete, reused only if it is unchanged). ``texts``: the SFT
+    texts (default: the review corpus); ``sft_steps``: None = ``sizes.sft_steps``, 0 = none (the
+    reference is the model as loaded); ``env``: a :class:`~.distributed.DistEnv` (SFT through DDP)."""
     from ..runtime import quiet_transformers
     from . import reviews
+    from .hf_checkpoint import load_causal_lm
     from .models import build_model, load_pretrained
     from .sft import sft_train
     from .tokenizer import train_tokenizer
 
     sft_dir = run_dir.path / "sft"
-    texts = reviews.corpus(sizes.n_corpus, seed)
+    what = "neutral reviews" if texts is None else "texts of the prompt source"
+    texts = reviews.corpus(sizes.n_corpus, seed) if texts is None else texts
+    steps = sizes.sft_steps if sft_steps is None else sft_steps
     if run_dir.is_done("sft"):
         log(f"[1-2/5] reusing the SFT model and its tokenizer in {sft_dir}")
         ref_model, tokenizer = load_pretrained(str(sft_dir))
@@ -37,16 +43,21 @@ def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progres
         run_dir.start("sft")
         if model_name:
             log(f"[1/5] loading {model_name}")
-            ref_model, tokenizer = load_pretrained(model_name)
+            ref_model, tokenizer = load_causal_lm(model_name, "train")
         else:
             log(f"[1/5] training a byte-level BPE tokenizer, building the {preset} GPT-2")
             tokenizer = train_tokenizer(texts)
             ref_model = build_model(preset, tokenizer, seed)
         ref_model.to(device)
         set_threads(threads, ref_model, device)
-        log(f"[2/5] SFT: {sizes.sft_steps} steps on {len(texts)} neutral reviews")
-        sft_losses = sft_train(ref_model, tokenizer, texts, sizes.sft_steps, sizes.sft_batch_size,
-                               sizes.sft_learning_rate, seed=seed, progress=progress)  # fmt: skip
+        if steps:
+            log(f"[2/5] SFT: {steps} steps on {len(texts)} {what}")
+            batch, lr = sizes.sft_batch_size, sizes.sft_learning_rate
+            sft_losses = sft_train(ref_model, tokenizer, texts, steps, batch, lr, seed=seed,
+                                   progress=progress, dist_env=env)  # fmt: skip
+        else:
+            log("[2/5] SFT: skipped (--sft-steps 0): the reference is the model as loaded")
+            sft_losses = []
 
         def save(tmp):
             with quiet_transformers():
@@ -59,10 +70,14 @@ def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progres
     return ref_model, tokenizer, sft_losses
 
 
-def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log):
-    """Stage 3: pairs sampled from the reference, labelled by the true reward, via JSON Lines."""
+def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed, log, label=None,
+                max_length=None):  # fmt: skip
+    """Stage 3: pairs sampled from the reference, labelled by the true reward, via JSON Lines.
+    ``label(prompts, seed)``: rows labelled another way (a judge, K completions; see
+    :func:`~.real_world.pair_rows`), read back with ``max_length`` (:mod:`.preference_data`)."""
     from . import data
     from .checkpoint import CHECKPOINT_NAME
+    from .preference_data import tokenize_preferences
 
     paths = {s: run_dir.path / f"preferences_{s}.jsonl" for s in ("train", "eval")}
     if run_dir.is_done("pairs"):
@@ -70,27 +85,38 @@ def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed
     else:
         run_dir.start("pairs")
         # a DPO checkpoint trained on other pairs (or another reference) must not be resumed
-        (run_dir.path / CHECKPOINT_NAME).unlink(missing_ok=True)
-        log("[3/5] sampling two completions per prompt from the reference; labelling by true reward")
+        if run_dir.writes:
+            (run_dir.path / CHECKPOINT_NAME).unlink(missing_ok=True)
+        how = "two completions per prompt from the reference; labelling by true reward" if label is None \
+            else "completions from the reference; labelling them by the judge"  # fmt: skip
+        log(f"[3/5] sampling {how}")
         for split, prompts, s in (("train", train_prompts, 1), ("eval", eval_prompts, 2)):
-            rows = data.sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
-            data.write_preference_jsonl(rows, paths[split])
+            if label is None:
+                rows = data.sample_preference_pairs(ref_model, tokenizer, prompts, seed=1000 * seed + 10 * s)
+            else:
+                rows = label(prompts, 1000 * seed + 10 * s)
+            if run_dir.writes:  # rank 0 (every rank sampled the same rows)
+                data.write_preference_jsonl(rows, paths[split])
         run_dir.finish("pairs", paths.values())
+    if label is not None:
+        return tuple(tokenize_preferences(data.load_preference_jsonl(paths[s]), tokenizer, max_length).pairs
+                     for s in ("train", "eval"))  # fmt: skip
     return tuple(
         data.tokenize_pairs(data.load_preference_jsonl(paths[s]), tokenizer) for s in ("train", "eval")
     )
 
 
-def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss=None):
+def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss=None, env=None):
     """Stage 4: a policy copied from the reference and its trainer (resumes from out/).
-    ``loss``: DPOConfig fields ``{"loss_type": ..., options...}``; None = DPO (``sigmoid``)."""
+    ``loss``: DPOConfig fields ``{"loss_type": ..., options...}``; None = DPO (``sigmoid``).
+    ``env``: a :class:`~.distributed.DistEnv` (data-parallel under torchrun)."""
     from .trainer import DPOConfig, DPOTrainer
 
     policy = copy.deepcopy(ref_model)
     config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
                        max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
                        output_dir=str(out), seed=seed, progress=progress, **(loss or {}))  # fmt: skip
-    return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id)
+    return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id, dist_env=env)
 
 
 def online_stage(ref_model, tokenizer, train_prompts, eval_prompts, eval_pairs, sizes, beta, seed, rounds,

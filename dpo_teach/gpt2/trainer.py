@@ -11,6 +11,9 @@ names, measured before each update, so step 0 with policy = reference has loss l
 resumes. ``DPOConfig.loss_type`` picks another member of the DPO family (:mod:`.losses`); the
 reference-free ones (``simpo``, ``orpo``) never run the reference, so ``ref_model`` may be None.
 ``DPOConfig.probe_every`` with ``probe_pairs`` logs a held-out probe set every N steps (:mod:`.probe`).
+Under ``torchrun`` (``dist_env``, :mod:`.distributed`) each rank trains on its slice of every global
+batch through DDP, the reference is scored once in shards and gathered, metrics are averaged across
+ranks and rank 0 alone writes the checkpoint: the same run as one process with the same batch.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .. import torch_dpo as td
 from ..runtime import autocast
 from .checkpoint import CHECKPOINT_NAME, check_state_fits, read_state_file, save_state_file
 from .config import LOSS_OPTIONS, REFERENCE_FREE, SEED_STRIDE, DPOConfig
+from .distributed import (
+    DistEnv,
+    all_reduce_mean,
+    barrier,
+    check_batch_divides,
+    gather_shards,
+    local_slice,
+    shard_range,
+    wrap_ddp,
+)
 from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
-from .losses import family_loss
+from .losses import compute_loss_and_metrics  # the loss of a batch; exported here too (notebook 05)
 from .models import disable_dropout
 from .probe import ProbeSet
 
@@ -37,45 +49,6 @@ __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_re
 METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
                 "logps/chosen", "logps/rejected", "grad_norm")  # fmt: skip
 RUNNING_MEAN_STEPS = 20  # the progress bar's loss and margin: mean over the last 20 steps
-
-
-def compute_loss_and_metrics(
-    policy, batch, ref_chosen_logps, ref_rejected_logps, beta: float, fixed_weight: float | None = None,
-    config: DPOConfig | None = None,
-):  # fmt: skip
-    r"""The DPO loss (mean of Eq. 7 over the batch) and TRL-named metrics; no optimizer step.
-
-    With ``fixed_weight`` c the per-pair loss is :math:`-c\,(\hat r_w - \hat r_l)`, whose gradient is
-    DPO's with the weight :math:`w = \sigma(\hat r_l - \hat r_w)` replaced by the constant c (Sec. 4:
-    the update without the weight, which the paper reports can make the model degenerate).
-    ``metrics`` holds detached 0-d tensors (no host sync); ``loss`` carries the gradient.
-    A ``config`` whose ``loss_type`` is not ``"sigmoid"`` uses that family member instead (with
-    ``config.beta`` and its options; :func:`.losses.family_loss`); the margin logged is then the
-    mean of chosen minus rejected reward as the member returns them (TRL's ``rewards/margins``).
-    """
-    # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
-    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
-    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    if config is not None and config.loss_type != "sigmoid":
-        losses, chosen_rewards, rejected_rewards = family_loss(config, batch, *logps)
-        margins = chosen_rewards - rejected_rewards
-    else:
-        losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
-        margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$
-    if fixed_weight is not None:  # $-c\,(\hat r_w - \hat r_l)$: gradient $\mp\beta c$, no weight
-        losses = -fixed_weight * margins
-    margins = margins.detach()
-    loss = losses.mean()
-    metrics = {
-        "loss": loss.detach(),
-        "rewards/chosen": chosen_rewards.mean(),
-        "rewards/rejected": rejected_rewards.mean(),
-        "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean(),  # as TRL counts it
-        "rewards/margins": margins.mean(),
-        "logps/chosen": policy_chosen_logps.detach().mean(),
-        "logps/rejected": policy_rejected_logps.detach().mean(),
-    }
-    return loss, metrics
 
 
 def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True):
@@ -88,10 +61,12 @@ class DPOTrainer:
     tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``."""
 
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int,
-                 probe_pairs: Sequence[dict] | None = None):  # fmt: skip
+                 probe_pairs: Sequence[dict] | None = None, dist_env: DistEnv | None = None):  # fmt: skip
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
         config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
+        self.env = dist_env or DistEnv()  # one process unless torchrun started several
+        check_batch_divides(config.batch_size, self.env)
         if (probe_pairs is None) != (config.probe_every == 0):
             got = f"probe_every={config.probe_every}, probe_pairs {'None' if probe_pairs is None else 'set'}"
             raise ValueError(f"probe logging needs DPOConfig.probe_every > 0 and probe_pairs; got {got}: "
@@ -136,10 +111,12 @@ class DPOTrainer:
         self.row_lengths = self.collated["attention_mask"].sum(1)  # (2N,) non-padding tokens
         self.perm_epoch, self.perm = -1, None  # the current epoch's order of the pairs
         self.ref_chosen_logps = self.ref_rejected_logps = None
-        if config.precompute_ref_logps and ref_model is not None:
-            self.ref_chosen_logps, self.ref_rejected_logps = precompute_ref_logps(
-                ref_model, self.pairs, pad_token_id, 4 * config.batch_size, config.bf16
-            )
+        if config.precompute_ref_logps and ref_model is not None:  # each rank its block, then all to all
+            n, block = len(self.pairs), shard_range(len(self.pairs), self.env)
+            local = precompute_ref_logps(ref_model, self.pairs[block.start : block.stop], pad_token_id,
+                                         4 * config.batch_size, config.bf16)  # fmt: skip
+            self.ref_chosen_logps, self.ref_rejected_logps = (gather_shards(x, n, self.env) for x in local)
+        self.ddp = wrap_ddp(policy, self.env)  # the policy itself in one process
         # 4. the held-out probe set (scored with the frozen reference once, here)
         self.probe = None
         if probe_pairs is not None:
@@ -157,7 +134,9 @@ class DPOTrainer:
         idx = []
         for pos in range(step * b, (step + 1) * b):
             idx.append(int(self._permutation(pos // n)[pos % n]))
-        index = torch.tensor(idx)
+        if self.env.enabled:  # every rank knows the global batch: its token count needs no collective
+            self.global_tokens = self.row_lengths[idx + [i + n for i in idx]].sum()
+        index = torch.tensor(local_slice(idx, self.env))  # this rank's share (all of it in one process)
         rows = torch.cat([index, index + n])  # chosen rows, then rejected rows
         width = int(self.row_lengths[rows].max())  # as collate_pairs would pad these pairs
         batch = {k: v[rows, :width].to(self.device, non_blocking=True) for k, v in self.collated.items()}
@@ -188,7 +167,7 @@ class DPOTrainer:
         self.policy.train()
         with autocast(self.device, cfg.bf16):
             loss, metrics = compute_loss_and_metrics(
-                self.policy, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight, cfg
+                self.ddp, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight, cfg
             )
         loss.backward()
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
@@ -196,7 +175,8 @@ class DPOTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.tokens_seen += batch["attention_mask"].sum()  # a device tensor: no host sync here
+        # a device tensor: no host sync here (all ranks' tokens under torchrun)
+        self.tokens_seen += self.global_tokens if self.env.enabled else batch["attention_mask"].sum()
         self.step += 1
         return metrics
 
@@ -211,7 +191,8 @@ class DPOTrainer:
             raise ValueError(f"until must be an integer in [0, max_steps={cfg.max_steps}], got {until!r}")
         self.load_checkpoint()
         pending: list[tuple[int, float, dict, dict]] = []
-        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="DPO", disable=not cfg.progress)
+        show = cfg.progress and self.env.is_main  # one bar, rank 0's
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="DPO", disable=not show)
         start = time.perf_counter()
         while self.step < stop:
             step, lr = self.step, self.scheduler.get_last_lr()[0]
@@ -234,6 +215,7 @@ class DPOTrainer:
     def _flush(self, pending, bar) -> None:
         """Copy the pending steps' metrics to the host in one transfer and append them."""
         table = torch.stack([torch.stack([m[k].float() for k in METRIC_NAMES]) for _, _, m, _ in pending])
+        table = all_reduce_mean(table, self.env)  # the global batch's means (itself in one process)
         for (step, lr, _, probe), row in zip(pending, table.cpu().tolist()):
             self.history.append({"step": step, **dict(zip(METRIC_NAMES, row)), "learning_rate": lr, **probe})
         pending.clear()
@@ -261,7 +243,10 @@ class DPOTrainer:
             "train_seconds": self.train_seconds,
             "config": dataclasses.asdict(self.config),
         }
-        return save_state_file(state, path)  # atomic: a crash never leaves a half-written checkpoint
+        if self.env.is_main:  # atomic: a crash never leaves a half-written checkpoint
+            save_state_file(state, path)
+        barrier(self.env)  # the other ranks go on once it is written
+        return path
 
     def load_checkpoint(self) -> bool:
         """Resume from ``output_dir/dpo_checkpoint.pt`` if it exists (read safely, checked to fit)."""

@@ -13,6 +13,10 @@ def test_presets_have_the_advertised_shapes(tokenizer):
     assert tiny.config.vocab_size == len(tokenizer)
     assert count_parameters(tiny) < 200_000
     assert PRESETS["small"].n_layer == 12 and PRESETS["small"].n_embd == 768  # GPT-2 124M shape
+    base = build_model("base", tokenizer)  # between the two: 4 layers x 256, for a CPU in minutes
+    shape = (base.config.n_layer, base.config.n_embd, base.config.n_head, base.config.n_positions)
+    assert shape == (4, 256, 4, 64)
+    assert 3_000_000 < count_parameters(base) < 3_600_000
     with pytest.raises(ValueError, match="unknown preset"):
         build_model("huge", tokenizer)
 

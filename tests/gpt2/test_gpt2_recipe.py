@@ -23,11 +23,21 @@ def test_small_preset_uses_paper_like_rates_and_bigger_batches():
 
 def test_every_size_is_positive_and_beta_is_positive():
     assert DEFAULT_BETA > 0
-    for preset in ("tiny", "small"):
+    for preset in ("tiny", "base", "small"):
         for fast in (False, True):
             sizes = sizes_for(preset, fast)
             assert all(getattr(sizes, f.name) >= 0 for f in dataclasses.fields(sizes))
             assert sizes.dpo_steps > 0 and sizes.dpo_batch_size > 0 and sizes.n_corpus > 0
+
+
+def test_base_preset_runs_the_tiny_recipe_with_lower_rates():
+    tiny, base, small = (sizes_for(p, False) for p in ("tiny", "base", "small"))
+    same = ("n_corpus", "sft_steps", "sft_batch_size", "n_train_prompts", "n_eval_prompts", "dpo_steps",
+            "dpo_batch_size")  # fmt: skip
+    assert all(getattr(base, f) == getattr(tiny, f) for f in same)
+    assert small.sft_learning_rate < base.sft_learning_rate < tiny.sft_learning_rate
+    assert small.dpo_learning_rate < base.dpo_learning_rate < tiny.dpo_learning_rate
+    assert sizes_for("base", fast=True) == sizes_for("tiny", fast=True)
 
 
 @pytest.mark.parametrize(

@@ -27,3 +27,13 @@ def test_sft_lowers_the_loss_is_seeded_and_ends_in_eval_mode(tokenizer):
 def test_sft_without_texts_is_an_error(tokenizer):
     with pytest.raises(ValueError, match="no texts"):
         sft_train(build_model("tiny", tokenizer), tokenizer, [], steps=1, progress=False)
+
+
+def test_texts_longer_than_the_model_keep_their_start(tokenizer):
+    """An IMDb review can be longer than the model's positions: it is cut (keep start), not an error."""
+    torch.set_num_threads(1)
+    long_text = " and ".join(["the film was great"] * 40)  # ~160 tokens > 64 positions
+    assert len(tokenizer.encode(long_text)) > 64
+    model = build_model("tiny", tokenizer, seed=0)
+    losses = sft_train(model, tokenizer, [long_text, "dull."], steps=2, batch_size=2, progress=False)
+    assert len(losses) == 2 and all(x == x for x in losses)
