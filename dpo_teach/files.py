@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text", "read_json", "umask"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_replace_dir", "read_json", "umask"]
 
 
 def umask() -> int:
@@ -44,6 +44,26 @@ def atomic_write(path, write) -> Path:
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_replace_dir(path, build) -> Path:
+    """Build the directory ``path`` under a temporary name beside it with ``build(tmp_dir)``, then
+    rename it into place (an old ``path`` is removed first): a crash leaves no half-built ``path``;
+    on an error the temporary directory is removed and the error propagates."""
+    import shutil
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    os.chmod(tmp, 0o777 & ~umask())  # the permissions a plain mkdir would give
+    try:
+        build(tmp)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
 
 
 def read_json(path, what: str, fix: str = "delete it or pass a new --output-dir"):

@@ -19,9 +19,6 @@ unwrapped first.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 __all__ = ["PADDING_SIDE", "load_causal_lm", "padding_for", "unwrap_model", "save_policy"]
@@ -71,26 +68,21 @@ def unwrap_model(model):
 def save_policy(model, tokenizer, path) -> Path:
     """Save ``model`` (safetensors) and ``tokenizer`` into the directory ``path`` with
     ``save_pretrained``, replacing what was there only once everything is written. Returns it."""
-    from ..files import umask
+    from ..files import atomic_replace_dir
     from ..runtime import quiet_transformers
 
     model, path = unwrap_model(model), Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{path} is a file; pass a directory path to save the policy in")
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    os.chmod(tmp, 0o777 & ~umask())
-    try:
+
+    def build(tmp: Path) -> None:
         with quiet_transformers():
             model.save_pretrained(tmp)  # model.safetensors + config.json (+ generation_config.json)
         tokenizer.save_pretrained(tmp)
         if not (tmp / "model.safetensors").is_file() and not (tmp / "model.safetensors.index.json").is_file():
             raise ValueError(f"save_pretrained wrote no safetensors file for {type(model).__name__}; "
                              "upgrade transformers or save it by hand")  # fmt: skip
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    atomic_replace_dir(path, build)
     return path

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from ..files import atomic_write_text, read_json, umask
+from ..files import atomic_replace_dir, atomic_write_text, read_json
 
 __all__ = ["RunDir", "SharedRunDir", "open_run_dir", "atomic_write_text", "read_json"]
 
@@ -110,18 +108,7 @@ class RunDir:
     def replace_dir(self, name: str, build) -> Path:
         """Build the directory ``name`` under a temporary name with ``build(tmp_dir)`` and rename
         it into place (an old one is removed first): a crash leaves no half-built ``name``."""
-        target = self.path / name
-        tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=f".{name}.", suffix=".tmp"))
-        os.chmod(tmp, 0o777 & ~umask())
-        try:
-            build(tmp)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        return atomic_replace_dir(self.path / name, build)
 
 
 class SharedRunDir:

@@ -19,13 +19,7 @@ from helpers import PAD, tiny_gpt2, toy_pairs
 LN2 = math.log(2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as for the tiny model everywhere (two are 10x slower on a shared machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 @pytest.fixture

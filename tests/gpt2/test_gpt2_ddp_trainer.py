@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from dpo_teach.gpt2.distributed import DistEnv
 
@@ -18,12 +17,7 @@ WORKER = Path(__file__).with_name("ddp_trainer_worker.py")
 TESTS = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 def test_two_processes_stopped_and_resumed_match_one_process(tmp_path):

@@ -17,13 +17,7 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 TESTS = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and 10-20x slower on two when the cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_path):

@@ -28,13 +28,7 @@ ROWS = [
 SIZES = Sizes(dpo_steps=3, dpo_batch_size=4, dpo_learning_rate=5e-4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one torch thread is ~100x faster than two on a loaded 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 def test_every_member_gets_a_setting_by_its_rule():

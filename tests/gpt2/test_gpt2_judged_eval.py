@@ -15,12 +15,7 @@ from dpo_teach.gpt2.judged_eval import evaluate_judged, format_samples
 PROMPTS = ["the film was", "the plot seemed", "the acting felt", "i thought the music", "overall it"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 @pytest.fixture(scope="module")

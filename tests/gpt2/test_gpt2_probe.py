@@ -2,7 +2,6 @@
 steps, off by default and without effect on training; and ``train(until=...)`` in stretches."""
 
 import pytest
-import torch
 
 from dpo_teach import torch_dpo
 from dpo_teach.gpt2.logprobs import score_pairs
@@ -10,14 +9,7 @@ from dpo_teach.gpt2.probe import PROBE_NAMES, ProbeSet
 from dpo_teach.gpt2.trainer import METRIC_NAMES, DPOConfig, DPOTrainer
 from helpers import PAD, tiny_gpt2, toy_pairs
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread for these tiny models (two are much slower on a shared 2-core CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 SETTINGS = dict(beta=0.5, learning_rate=1e-2, batch_size=4, max_steps=7, log_every=3, progress=False)

@@ -2,7 +2,6 @@
 exactly, bad combinations are refused, a dataset's held-out pairs are seeded and disjoint."""
 
 import pytest
-import torch
 from stand_ins import STANDARD, save_rows
 
 from dpo_teach.gpt2 import data
@@ -10,13 +9,7 @@ from dpo_teach.gpt2.judge import true_reward
 from dpo_teach.gpt2.models import build_model
 from dpo_teach.gpt2.real_world import Inputs, dataset_pairs, load_judge, max_length_for, pair_rows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 def test_the_defaults_are_the_review_world_and_sample_the_same_pairs(tokenizer):

@@ -17,12 +17,7 @@ from dpo_teach.gpt2 import data, reviews
 FAST = ["--fast", "--no-progress", "--device", "cpu", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,7 @@ from dpo_teach.gpt2.preference_data import tokenize_preferences
 from dpo_teach.gpt2.prompts import load_prompt_source
 from dpo_teach.gpt2.trainer import DPOConfig, DPOTrainer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 
 
 def test_prompts_reward_model_dpo_and_save(tokenizer, tmp_path):
