@@ -22,7 +22,7 @@ from .data import encode_prompts
 from .logprobs import score_completions, score_pairs
 from .sampling import sample_completions
 
-__all__ = ["reward_accuracy", "evaluate_samples"]
+__all__ = ["sample_and_judge", "reward_accuracy", "evaluate_samples"]
 
 
 def reward_accuracy(policy, ref_model, token_pairs, beta: float, pad_token_id: int) -> dict:
@@ -45,23 +45,35 @@ def _judge(prompt: str, text: str, finished: bool) -> tuple[float, bool]:
     return (reviews.true_reward(full) if valid else reviews.INVALID_REWARD), valid
 
 
+def sample_and_judge(model, tokenizer, prompts: Sequence[str], seed: int = 0, max_new_tokens: int = 32):
+    """One sampled completion per prompt from ``model``, judged by the true reward:
+    ``(completion ids, texts, rewards, valid flags)``, one entry per prompt."""
+    eos = tokenizer.eos_token_id
+    prompt_ids = encode_prompts(tokenizer, prompts)
+    completions = sample_completions(model, prompt_ids, eos, max_new_tokens, seed=seed)
+    texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
+    judged = [_judge(p, t, c[-1] == eos) for p, t, c in zip(prompts, texts, completions)]
+    return completions, texts, [r for r, _ in judged], [v for _, v in judged]
+
+
 def evaluate_samples(
-    policy, ref_model, tokenizer, prompts: Sequence[str], seed: int = 0, max_new_tokens: int = 32
-) -> tuple[dict, list[dict]]:
+    policy, ref_model, tokenizer, prompts: Sequence[str], seed: int = 0, max_new_tokens: int = 32,
+    reference_samples=None,
+) -> tuple[dict, list[dict]]:  # fmt: skip
     """Sample one completion per prompt from each model and judge them with the true reward.
 
     Returns ``(metrics, samples)``: metrics ``true_reward_reference``, ``true_reward_policy``,
     ``win_rate_vs_reference``, ``kl_to_reference``, ``valid_rate_reference``,
     ``valid_rate_policy``; samples are dicts with the prompt and both completions.
+    ``reference_samples``: the reference's :func:`sample_and_judge` at ``seed`` on these prompts,
+    to evaluate several policies against one reference without sampling it again (same result).
     """
-    eos = tokenizer.eos_token_id
     prompt_ids = encode_prompts(tokenizer, prompts)
-    result = {}
-    for name, model, s in (("reference", ref_model, seed), ("policy", policy, seed + 1)):
-        completions = sample_completions(model, prompt_ids, eos, max_new_tokens, seed=s)
-        texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
-        judged = [_judge(p, t, c[-1] == eos) for p, t, c in zip(prompts, texts, completions)]
-        result[name] = (completions, texts, [r for r, _ in judged], [v for _, v in judged])
+    result = {
+        "reference": reference_samples
+        or sample_and_judge(ref_model, tokenizer, prompts, seed, max_new_tokens),
+        "policy": sample_and_judge(policy, tokenizer, prompts, seed + 1, max_new_tokens),
+    }
     pol_ids, pol_texts, pol_rewards, pol_valid = result["policy"]
     _, ref_texts, ref_rewards, ref_valid = result["reference"]
     # KL(pi_theta || pi_ref) on the policy's own samples: E[log pi_theta - log pi_ref]

@@ -17,12 +17,13 @@ import time
 import torch
 
 from .config import REFERENCE_FREE, DPOConfig
-from .evaluate import evaluate_samples
+from .evaluate import evaluate_samples, sample_and_judge
 from .logprobs import score_pairs
 from .recipe import DEFAULT_BETA
-from .trainer import DPOTrainer
+from .trainer import DPOTrainer, precompute_ref_logps
 
-__all__ = ["SUMMED", "PER_TOKEN", "member_settings", "train_member", "mean_completion_tokens"]
+__all__ = ["SUMMED", "PER_TOKEN", "member_settings", "train_member", "mean_completion_tokens",
+           "reference_samples", "train_ref_logps"]  # fmt: skip
 
 # members whose beta multiplies summed log-ratios (DPO's scale), and those on per-token means
 SUMMED = ("sigmoid", "cdpo", "robust", "hinge", "nca_pair", "bco_pair", "apo_zero", "apo_down", "dpop", "rpo")
@@ -60,22 +61,38 @@ def member_settings(dpo_margin: float, tokens: float, beta: float = DEFAULT_BETA
     return settings
 
 
+def reference_samples(ref_model, tokenizer, eval_prompts, seed: int = 0):
+    """The reference's judged samples on ``eval_prompts``, as :func:`train_member` draws them: pass
+    them as its ``ref_samples`` to sample the reference once for all members (same numbers)."""
+    return sample_and_judge(ref_model, tokenizer, eval_prompts, seed=10_000 + seed)
+
+
+def train_ref_logps(ref_model, train_pairs, pad_token_id: int, sizes):
+    """The reference's log-probs of the training pairs, computed as each member's trainer would
+    (same batches): pass them as :func:`train_member`'s ``train_logps`` to compute them once."""
+    with torch.no_grad():
+        return precompute_ref_logps(ref_model, train_pairs, pad_token_id, 4 * sizes.dpo_batch_size)
+
+
 def _held_out_logps(model, pairs, pad_token_id):
     with torch.no_grad():
         return score_pairs(model, pairs, pad_token_id, batch_size=64, bf16=False)
 
 
 def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, loss_type: str, sizes, *,
-                 seed: int = 0, ref_logps=None, **settings) -> dict:  # fmt: skip
+                 seed: int = 0, ref_logps=None, ref_samples=None, train_logps=None,
+                 **settings) -> dict:  # fmt: skip
     """Train ``loss_type`` from a copy of ``ref_model`` (the SFT model) with ``settings`` (``beta`` and
     the member's DPOConfig options) at ``sizes`` (:func:`~.recipe.sizes_for`); returns the row.
 
-    ``ref_logps``: the reference's held-out ``(chosen, rejected)`` log-probs, to score them once
-    for all members. Row keys: ``loss_type``, the settings, ``reference`` (whether the member used
-    one), ``reward_accuracy`` (held-out pairs with :math:`h > 0`, summed log-ratios, the same yard
-    stick for every member), ``margin_median`` (median held-out :math:`h`), ``chosen_logp_change``
-    and ``rejected_logp_change`` (mean held-out change vs the reference, nats), ``chosen_fell``
-    (share of held-out pairs whose chosen log-prob fell), the sample metrics of
+    ``ref_logps``: the reference's held-out ``(chosen, rejected)`` log-probs, and ``ref_samples``:
+    its :func:`reference_samples`, and ``train_logps``: :func:`train_ref_logps`, to compute them
+    once for all members. Row keys:
+    ``loss_type``, the settings, ``reference`` (whether the member used one), ``reward_accuracy``
+    (held-out pairs with :math:`h > 0`, summed log-ratios, the same yardstick for every member),
+    ``margin_median`` (median held-out :math:`h`), ``chosen_logp_change`` and
+    ``rejected_logp_change`` (mean held-out change vs the reference, nats), ``chosen_fell`` (share
+    of held-out pairs whose chosen log-prob fell), the sample metrics of
     :func:`~.evaluate.evaluate_samples`, ``train_seconds`` and ``history``.
     """
     pad = tokenizer.pad_token_id
@@ -85,14 +102,16 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     policy = copy.deepcopy(ref_model).requires_grad_(True)
     uses_reference = loss_type not in REFERENCE_FREE
     t = time.perf_counter()
-    trainer = DPOTrainer(policy, ref_model if uses_reference else None, train_pairs, config, pad)
+    trainer = DPOTrainer(policy, ref_model if uses_reference else None, train_pairs, config, pad,
+                         ref_logps=train_logps if uses_reference else None)  # fmt: skip
     history = trainer.train()
     seconds = time.perf_counter() - t
     policy.eval()
     ref_c, ref_r = ref_logps if ref_logps is not None else _held_out_logps(ref_model, eval_pairs, pad)
     pol_c, pol_r = _held_out_logps(policy, eval_pairs, pad)
     h = (pol_c - ref_c) - (pol_r - ref_r)
-    sample_metrics, _ = evaluate_samples(policy, ref_model, tokenizer, eval_prompts, seed=10_000 + seed)
+    sample_metrics, _ = evaluate_samples(policy, ref_model, tokenizer, eval_prompts, seed=10_000 + seed,
+                                         reference_samples=ref_samples)  # fmt: skip
     return {
         "loss_type": loss_type,
         **settings,

@@ -58,10 +58,13 @@ def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=Tru
 
 class DPOTrainer:
     """Train ``policy`` with DPO (or ``config.loss_type``) against the frozen ``ref_model`` on
-    tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``."""
+    tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``.
+    ``ref_logps``: the reference's ``(chosen, rejected)`` log-probs of ``pairs`` from
+    :func:`precompute_ref_logps`, to share one pass between several runs (None: computed here)."""
 
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int,
-                 probe_pairs: Sequence[dict] | None = None, dist_env: DistEnv | None = None):  # fmt: skip
+                 probe_pairs: Sequence[dict] | None = None, dist_env: DistEnv | None = None,
+                 ref_logps=None):  # fmt: skip
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
         config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
@@ -111,7 +114,12 @@ class DPOTrainer:
         self.row_lengths = self.collated["attention_mask"].sum(1)  # (2N,) non-padding tokens
         self.perm_epoch, self.perm = -1, None  # the current epoch's order of the pairs
         self.ref_chosen_logps = self.ref_rejected_logps = None
-        if config.precompute_ref_logps and ref_model is not None:  # each rank its block, then all to all
+        if ref_logps is not None:  # precomputed by the caller (one pass shared by several runs)
+            if ref_model is None or any(tuple(x.shape) != (len(self.pairs),) for x in ref_logps):
+                raise ValueError(f"ref_logps must be (chosen, rejected) reference log-probs of shape "
+                                 f"({len(self.pairs)},) each, with a ref_model")  # fmt: skip
+            self.ref_chosen_logps, self.ref_rejected_logps = ref_logps
+        elif config.precompute_ref_logps and ref_model is not None:  # each rank its block, then all to all
             n, block = len(self.pairs), shard_range(len(self.pairs), self.env)
             local = precompute_ref_logps(ref_model, self.pairs[block.start : block.stop], pad_token_id,
                                          4 * config.batch_size, config.bf16)  # fmt: skip

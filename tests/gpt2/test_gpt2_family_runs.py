@@ -13,7 +13,9 @@ from dpo_teach.gpt2.family_runs import (
     SUMMED,
     mean_completion_tokens,
     member_settings,
+    reference_samples,
     train_member,
+    train_ref_logps,
 )
 from dpo_teach.gpt2.logprobs import score_pairs
 from dpo_teach.gpt2.models import build_model
@@ -72,3 +74,34 @@ def test_train_member_measures_on_held_out_pairs(tokenizer, loss_type, settings)
         row["chosen_logp_change"], abs=1e-5
     )  # seeded, same run
     assert row["chosen_fell"] in {0.0, 0.25, 0.5, 0.75, 1.0} and torch.isfinite(ref_c).all()
+
+
+def test_reference_samples_and_log_probs_computed_once_give_the_same_row(tokenizer):
+    ref = build_model("tiny", tokenizer, seed=0).eval()
+    pairs = data.tokenize_pairs(ROWS, tokenizer)
+    prompts = ["the film was", "the plot is"]
+    rows = [
+        train_member(ref, tokenizer, pairs, pairs, prompts, "hinge", SIZES, beta=2.0, **cached)
+        for cached in (
+            {},
+            {
+                "ref_samples": reference_samples(ref, tokenizer, prompts),
+                "train_logps": train_ref_logps(ref, pairs, tokenizer.pad_token_id, SIZES),
+            },
+        )
+    ]
+    assert [{k: v for k, v in r.items() if k not in ("train_seconds", "history")} for r in rows] == [
+        {k: v for k, v in rows[0].items() if k not in ("train_seconds", "history")}
+    ] * 2
+
+
+def test_the_trainer_refuses_precomputed_log_probs_of_the_wrong_shape(tokenizer):
+    from dpo_teach.gpt2.trainer import DPOConfig, DPOTrainer
+
+    ref = build_model("tiny", tokenizer, seed=0).eval()
+    pairs = data.tokenize_pairs(ROWS, tokenizer)
+    bad = (torch.zeros(3), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"ref_logps must be .* shape \(4,\)"):
+        DPOTrainer(
+            copy.deepcopy(ref), ref, pairs, DPOConfig(progress=False), tokenizer.pad_token_id, ref_logps=bad
+        )
