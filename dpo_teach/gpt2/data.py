@@ -25,6 +25,7 @@ __all__ = [
     "REQUIRED_KEYS",
     "split_prompts",
     "label_pairs",
+    "label_pair",
     "sample_preference_pairs",
     "write_preference_jsonl",
     "load_preference_jsonl",
@@ -71,15 +72,23 @@ def label_pairs(
     rows = []
     for prompt, a, b in zip(prompts, completions_a, completions_b, strict=True):
         r_a, r_b = reviews.true_reward(prompt + a), reviews.true_reward(prompt + b)
-        if a == b or not a.strip() or not b.strip() or (labeling == "better" and r_a == r_b):
-            continue
-        if labeling == "better":
-            a_wins = r_a > r_b
-        else:
-            a_wins = rng.random() < float(nd.bt_probability(r_a, r_b))  # Eq. 1: sigma(r_a - r_b)
-        chosen, rejected = (a, b) if a_wins else (b, a)
-        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+        row = label_pair(prompt, a, b, r_a, r_b, labeling, rng)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def label_pair(prompt: str, a: str, b: str, r_a: float, r_b: float, labeling: str, rng) -> dict | None:
+    r"""The row ``{"prompt", "chosen", "rejected"}`` of completions ``a`` and ``b`` with rewards
+    ``r_a`` and ``r_b``, or None when the pair carries no preference (identical or empty
+    completions, or a tie under ``"better"``). ``"better"``: the higher reward is chosen; ``"bt"``:
+    ``a`` is chosen with the Bradley-Terry probability :math:`\sigma(r_a - r_b)` (Eq. 1), drawn
+    from ``rng`` (a ``random.Random``)."""
+    if a == b or not a.strip() or not b.strip() or (labeling == "better" and r_a == r_b):
+        return None
+    a_wins = r_a > r_b if labeling == "better" else rng.random() < float(nd.bt_probability(r_a, r_b))
+    chosen, rejected = (a, b) if a_wins else (b, a)
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
 
 def sample_preference_pairs(model, tokenizer, prompts: Sequence[str], seed: int, labeling: str = "better"):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from .. import numpy_dpo as nd
+from .data import label_pair
 
 __all__ = ["LABELINGS", "PAIRINGS", "RewardModel", "load_reward_model", "label_index", "true_reward",
            "label_completions", "sample_and_label"]  # fmt: skip
@@ -180,15 +180,9 @@ def label_completions(
     for prompt, texts in zip(prompts, completions):
         rewards, start = flat_scores[start : start + len(texts)], start + len(texts)
         for i, j in _pairs_of(texts, rewards, pairs):
-            a, b, r_a, r_b = texts[i], texts[j], rewards[i], rewards[j]
-            if a == b or not a.strip() or not b.strip() or (labeling == "better" and r_a == r_b):
-                continue
-            if labeling == "better":
-                a_wins = r_a > r_b
-            else:
-                a_wins = rng.random() < float(nd.bt_probability(r_a, r_b))  # Eq. 1: sigma(r_a - r_b)
-            chosen, rejected = (a, b) if a_wins else (b, a)
-            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+            row = label_pair(prompt, texts[i], texts[j], rewards[i], rewards[j], labeling, rng)
+            if row is not None:
+                rows.append(row)
     return rows
 
 
