@@ -177,3 +177,20 @@ def run_cli(*args):
         env=env,
         timeout=300,
     )
+
+
+def start_torchrun(worker, *args, **env):
+    """Start ``python -m torch.distributed.run --standalone --nproc-per-node 2 WORKER ARGS`` (two
+    CPU processes, Gloo; one thread each, ``tests/`` importable); returns the ``Popen`` (text
+    stdout and stderr piped), so the caller can run the 1-process reference meanwhile."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).resolve().parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]),
+               OMP_NUM_THREADS="1", **env)  # fmt: skip
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    return subprocess.Popen([*command, str(worker), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip

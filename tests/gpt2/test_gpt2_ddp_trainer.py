@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from dpo_teach.gpt2.distributed import DistEnv
+from helpers import start_torchrun
 
 WORKER = Path(__file__).with_name("ddp_trainer_worker.py")
-TESTS = Path(__file__).resolve().parents[1]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
@@ -23,14 +23,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
 def test_two_processes_stopped_and_resumed_match_one_process(tmp_path):
     import ddp_trainer_worker as worker
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-               OMP_NUM_THREADS="1")  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         str(WORKER), str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    proc = start_torchrun(WORKER, tmp_path)
     one = worker.run(DistEnv(), None)  # one process, uninterrupted, meanwhile
     _, stderr = proc.communicate(timeout=120)
     seconds = time.perf_counter() - start

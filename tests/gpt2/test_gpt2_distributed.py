@@ -2,9 +2,6 @@
 the same loss trajectory as 1 process with the same global batch; the helpers alone."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,9 +9,9 @@ import pytest
 import torch
 
 from dpo_teach.gpt2 import distributed as d
+from helpers import start_torchrun
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
-TESTS = Path(__file__).resolve().parents[1]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/gpt2/conftest.py
@@ -24,14 +21,8 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     import ddp_worker
 
     out = tmp_path / "ddp.json"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-               OMP_NUM_THREADS="1")  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         str(WORKER), str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    proc = start_torchrun(WORKER, out)
     one = ddp_worker.train(d.DistEnv())  # the 1-process run, meanwhile
     _, stderr = proc.communicate(timeout=120)
     seconds = time.perf_counter() - start
