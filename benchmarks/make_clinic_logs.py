@@ -1,9 +1,9 @@
 r"""Write the doctor's fixtures from this package's trainers: one training log per clinic case.
 
 Every case of notebook 08 runs once on the tiny GPT-2 of the review world (a tokenizer and an SFT
-reference built by :func:`dpo_teach.gpt2.clinic.build_world`, pairs sampled from it and labelled
+reference built by :func:`dpo_teach.gpt2.lab.clinic.build_world`, pairs sampled from it and labelled
 by the true reward), either with the package's :class:`~dpo_teach.gpt2.trainer.DPOTrainer` or with
-the hand-written loop :func:`dpo_teach.gpt2.clinic.homemade_dpo` and its bug switch. The logs go to
+the hand-written loop :func:`dpo_teach.gpt2.lab.clinic.homemade_dpo` and its bug switch. The logs go to
 ``tests/fixtures/doctor/`` in the three formats the doctor reads (a ``metrics.json``, a JSON list
 of entries, JSON Lines), keeping every ``--keep-every``-th step (so a fixture is a few KB), values
 rounded to 6 significant digits. ``tests/fixtures/doctor/README.md`` lists what each one is.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from dpo_teach.gpt2 import clinic
+from dpo_teach.gpt2.lab import clinic
 from dpo_teach.gpt2.trainer import DPOConfig, DPOTrainer
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "doctor"

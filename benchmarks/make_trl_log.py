@@ -2,7 +2,7 @@ r"""Write real TRL training logs for the doctor's tests: ``trainer_state.json`` 
 ``DPOTrainer.train()`` on a tiny GPT-2 built here, offline.
 
 The model, tokenizer and pairs are the clinic's review world
-(:func:`dpo_teach.gpt2.clinic.build_world`: a byte-level BPE trained locally, the tiny GPT-2
+(:func:`dpo_teach.gpt2.lab.clinic.build_world`: a byte-level BPE trained locally, the tiny GPT-2
 preset fine-tuned on the review corpus, two samples per prompt labelled by the true reward). TRL
 gets the pairs as text rows ``{"prompt", "chosen", "rejected"}`` and tokenises them itself; the
 policy and the reference are two copies of the SFT model, so TRL's first logged step (before any
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from dpo_teach.gpt2 import clinic
+from dpo_teach.gpt2.lab import clinic
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "doctor"
 # run name -> TRL DPOConfig fields that differ between the runs

@@ -1,6 +1,6 @@
 r"""Every DPO-family loss that TRL 1.16 implements, ours against TRL's own ``compute_loss``.
 
-For each ``loss_type`` of ``trl.DPOTrainer`` that FAMILY.md lists (``sigmoid``, ``ipo``,
+For each ``loss_type`` of ``trl.DPOTrainer`` that docs/family.md lists (``sigmoid``, ``ipo``,
 ``hinge``, ``robust``, ``nca_pair``, ``bco_pair``, ``apo_zero``, ``apo_down``, ``sigmoid_norm``,
 and RPO as TRL's ``loss_type=["sigmoid", "sft"]``, ``loss_weights=[1, alpha]``):
 

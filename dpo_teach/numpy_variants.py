@@ -1,5 +1,5 @@
 r"""The DPO family in NumPy: IPO, cDPO, robust DPO, hinge, NCA, BCO, APO, length-normalised DPO,
-DPOP, RPO, SimPO and ORPO (formulas and conventions: FAMILY.md in the course's shared notes).
+DPOP, RPO, SimPO and ORPO (formulas and conventions: docs/family.md).
 
 Twin of :mod:`dpo_teach.torch_variants`: same names, argument order, return order and errors.
 Notation, per example: ``pc, pr`` policy and ``rc, rr`` reference sequence log-probs (summed over

@@ -1,5 +1,8 @@
 """The package's shape, read from its source (AST, nothing imported): private names stay private,
-the GPT-2 files depend on each other in pipeline order, the CLI is a leaf, and files stay short."""
+the GPT-2 files depend on each other in pipeline order, the pipeline never imports ``gpt2/lab`` or
+``gpt2/hub`` (only the stage orchestration calls ``hub``), those two rooms never import each other,
+the CLIs are leaves, each folder's docstring lists its files, and files stay short
+(docs/architecture.md, "Import rules")."""
 
 from __future__ import annotations
 
@@ -112,8 +115,80 @@ def test_gpt2_files_before_the_trainer_do_not_import_it(name):
 
 
 @pytest.mark.parametrize("path", MODULES, ids=rel)
-def test_no_module_imports_the_cli(path):
-    assert "dpo_teach.finetune" not in imported_modules(path), f"{rel(path)} imports the CLI"
+def test_no_module_imports_the_clis(path):
+    """``finetune`` and ``doctor`` are leaves: only their own files import them."""
+    for cli in ("dpo_teach.finetune", "dpo_teach.doctor"):
+        if module_name(path) == cli or module_name(path).startswith(cli + "."):
+            continue
+        bad = [m for m in imported_modules(path) if m == cli or m.startswith(cli + ".")]
+        assert not bad, f"{rel(path)} imports the CLI {cli}: {bad}"
+
+
+# The rooms of part 3 and who may import whom (docs/architecture.md).
+LAB, HUB = "dpo_teach.gpt2.lab", "dpo_teach.gpt2.hub"
+ORCHESTRATION = {"dpo_teach.gpt2.stages", "dpo_teach.gpt2.real_stages"}
+
+
+def room(module: str) -> str | None:
+    """``"lab"``, ``"hub"``, ``"pipeline"`` for a module of ``dpo_teach.gpt2``; None outside it."""
+    for name, prefix in (("lab", LAB), ("hub", HUB)):
+        if module == prefix or module.startswith(prefix + "."):
+            return name
+    return "pipeline" if module == "dpo_teach.gpt2" or module.startswith("dpo_teach.gpt2.") else None
+
+
+def room_violations(module: str, imported: set[str]) -> list[str]:
+    """The imports of ``module`` that break the rooms' rules: the pipeline imports neither ``lab``
+    nor ``hub`` (the stage orchestration may import ``hub``); ``lab`` and ``hub`` never import
+    each other."""
+    here = room(module)
+    if here is None:
+        return []
+    allowed = {"pipeline": {"pipeline"} | ({"hub"} if module in ORCHESTRATION else set()),
+               "lab": {"pipeline", "lab"}, "hub": {"pipeline", "hub"}}[here]  # fmt: skip
+    return sorted(m for m in imported if room(m) not in (None, *allowed))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_the_pipeline_and_the_two_rooms_keep_their_import_rules(path):
+    bad = room_violations(module_name(path), imported_modules(path))
+    assert not bad, f"{rel(path)} breaks the import rules of gpt2/, lab/ and hub/: imports {bad}"
+
+
+@pytest.mark.parametrize(
+    ("module", "package", "source"),
+    [
+        ("dpo_teach.gpt2.trainer", "dpo_teach.gpt2", "from .lab.online import online_dpo"),
+        ("dpo_teach.gpt2.evaluate", "dpo_teach.gpt2", "from .hub import judge"),
+        ("dpo_teach.gpt2.stages", "dpo_teach.gpt2", "from .lab import family_runs"),
+        ("dpo_teach.gpt2.lab.clinic", "dpo_teach.gpt2.lab", "from ..hub.judge import true_reward"),
+        ("dpo_teach.gpt2.hub.judge", "dpo_teach.gpt2.hub", "import dpo_teach.gpt2.lab.labels"),
+    ],
+)
+def test_the_room_rule_catches_a_planted_import(module, package, source):
+    """A check that can fail: each planted import breaks exactly one rule and is reported."""
+    found = imports_in(source, package)
+    imported = {m for _, m, _ in found} | {f"{m}.{n}" for _, m, n in found if n}
+    assert room_violations(module, imported), f"{source!r} in {module} was not caught"
+
+
+def test_the_room_rule_allows_what_the_rules_allow():
+    assert not room_violations("dpo_teach.gpt2.real_stages", {"dpo_teach.gpt2.hub.judged_eval"})
+    assert not room_violations("dpo_teach.gpt2.lab.online", {"dpo_teach.gpt2.trainer", "dpo_teach.bandit"})
+    assert not room_violations("dpo_teach.finetune.runner", {LAB + ".online", HUB + ".real_world"})
+
+
+FOLDERS = sorted({p.parent for p in MODULES if p.name == "__init__.py"} - {PACKAGE})
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=rel)
+def test_each_folder_docstring_lists_its_files(folder):
+    """A reader opening a folder sees what it is and its files, in reading order, in ``__init__``."""
+    doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
+    files = [p.stem for p in sorted(folder.glob("*.py")) if p.stem not in ("__init__", "__main__")]
+    files += [p.name + "/" for p in sorted(folder.iterdir()) if (p / "__init__.py").exists()]
+    missing = [f for f in files if f"``{f}``" not in doc and f"``{f.rstrip('/')}``" not in doc]
+    assert not missing, f"{rel(folder)}/__init__.py's docstring does not list {missing}"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=rel)

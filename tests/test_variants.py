@@ -1,4 +1,4 @@
-"""The DPO family (FAMILY.md): both twins vs plain `math`, each other, autograd and finite
+"""The DPO family (docs/family.md): both twins vs plain `math`, each other, autograd and finite
 differences; extreme margins; the LOSSES registry; IPO's two conventions; gradient_weights.
 
 Bad input is tested in test_variants_bad_input.py."""
@@ -35,7 +35,7 @@ def s(x):
 
 
 def math_loss(name, pc, pr, rc, rr, nw, nl, beta=BETA):
-    """(loss, chosen_reward, rejected_reward) of one example, from FAMILY.md's table."""
+    """(loss, chosen_reward, rejected_reward) of one example, from docs/family.md's formulas."""
     rw, rl = pc - rc, pr - rr
     h, aw, al = rw - rl, pc / nw, pr / nl
     if name == "simpo":
@@ -62,7 +62,7 @@ def math_loss(name, pc, pr, rc, rr, nw, nl, beta=BETA):
 
 
 def call(mod, name, pc, pr, rc, rr, nw, nl, beta=BETA):
-    """The twin's function for ``name``, called with FAMILY.md's positional argument order."""
+    """The twin's function for ``name``, called with the positional argument order of docs/family.md."""
     fn = mod.LOSSES["ipo" if name == "ipo_trl" else name]
     args = {
         "sigmoid": (pc, pr, rc, rr, beta), "ipo": (pc, pr, rc, rr, beta),

@@ -7,8 +7,10 @@ RLHF policy optimisation that DPO replaces. This package's face holds the closed
 metrics and the data; the fits live beside it and are re-exported here: ``fit`` (reward model
 and DPO, exact Newton solves), ``rlhf`` (a PPO-style sampling loop), ``plackett_luce`` (rankings
 of k answers, their reward model and DPO on them, Appendix A.3), ``displacement`` (which answers
-lose mass at the optimum) and ``online`` (online DPO rounds, flipped labels); ``checks`` holds the
-input checks all of them share.
+lose mass at the optimum), ``online`` (online DPO rounds, flipped labels) and ``variants`` (the
+exact minimiser of a DPO-family member's loss, ``fit_variant``; ``variants_hinge`` and
+``variants_dpop`` solve the two members with a kink); ``newton`` is the damped Newton solver the
+fits share and ``checks`` the input checks all of them share.
 
     >>> from dpo_teach.bandit import optimal_policy, sample_preferences, fit_reward_model, fit_dpo
     >>> ref, r = [0.5, 0.3, 0.2], [0.0, 1.0, -1.0]

@@ -1,4 +1,4 @@
-r"""Exact tabular fits of the pairwise DPO-family members (FAMILY.md) that need no lengths.
+r"""Exact tabular fits of the pairwise DPO-family members (docs/family.md) that need no lengths.
 
 ``fit_variant(ref_probs, chosen, rejected, beta, loss=...)`` minimises the mean empirical loss
 over tabular softmax policies :math:`\pi_\theta = \mathrm{softmax}(\theta)`, in float64, plus the
@@ -161,7 +161,7 @@ def _check_options(loss, options):
 
 
 def fit_variant(ref_probs, chosen, rejected, beta, loss="ipo", *, l2=DEFAULT_L2, **options) -> np.ndarray:
-    r"""Minimise a pairwise DPO-family loss (FAMILY.md), mean over the pairs, over a tabular
+    r"""Minimise a pairwise DPO-family loss (docs/family.md), mean over the pairs, over a tabular
     softmax policy, plus fit_dpo's ridge :math:`\tfrac{\ell_2}{2}\lVert\beta(\theta -
     \log\pi_\mathrm{ref})\rVert^2`; float64, first-order condition to about 1e-10.
 

@@ -17,7 +17,7 @@ __all__ = ["DPOConfig", "SEED_STRIDE", "LOSS_TYPES", "LOSS_OPTIONS", "REFERENCE_
            "loss_from_args", "loss_settings"]  # fmt: skip
 
 SEED_STRIDE = 1_000_003  # epoch e of seed s draws its order from torch.Generator seed s * SEED_STRIDE + e
-LOSS_TYPES = tuple(numpy_variants.LOSSES)  # the DPO family (FAMILY.md); the torch twin has the same keys
+LOSS_TYPES = tuple(numpy_variants.LOSSES)  # the DPO family (docs/family.md); the torch twin has the same keys
 REFERENCE_FREE = ("simpo", "orpo")  # members that never look at pi_ref (no precompute, ref_model may be None)
 # loss_type -> the DPOConfig fields it reads (besides beta; orpo does not read beta)
 LOSS_OPTIONS = {"cdpo": ("label_smoothing",), "robust": ("label_smoothing",), "dpop": ("dpop_lambda",),

@@ -4,7 +4,8 @@ log-probs and, where the member needs them, its completion token counts.
 ``sigmoid`` (DPO, Eq. 7 of arXiv:2305.18290) is not routed through here: the trainer keeps calling
 :func:`dpo_teach.torch_dpo.dpo_loss_unchecked` for it. Every other name calls the function of
 :data:`dpo_teach.torch_variants.LOSSES` (checked inputs: a bad log-prob is a ``ValueError``), with
-these conventions (FAMILY.md): ``ipo`` sums log-ratios (the paper, not TRL's per-token form);
+these conventions (docs/family.md, "Where TRL 1.16 and the paper's reference code differ"):
+``ipo`` sums log-ratios (the paper, not TRL's per-token form);
 ``rpo`` takes a per-sequence token mean of the chosen NLL; ``simpo`` and ``orpo`` have no
 reference and return their own rewards (:math:`\beta a`, :math:`\lambda a`).
 """

@@ -30,7 +30,7 @@ class StageData:
 
 def prompt_source(inputs):
     """The :class:`~.prompts.PromptSource` of ``--prompts`` (None for the review world)."""
-    from .prompts import REVIEWS, load_prompt_source
+    from .hub.prompts import REVIEWS, load_prompt_source
 
     if inputs.prompts == REVIEWS or inputs.dataset is not None:
         return None
@@ -46,7 +46,7 @@ def sft_texts(source, sizes, seed):
 def data_stage(run_dir, inputs, source, ref_model, tokenizer, sizes, seed, log, device="cpu") -> StageData:
     """Stage 3: the pairs (see the module docstring); ``run_dir`` keeps sampled pairs for a re-run."""
     from . import data
-    from .real_world import dataset_pairs, load_judge, max_length_for, pair_rows
+    from .hub.real_world import dataset_pairs, load_judge, max_length_for, pair_rows
     from .stages import pairs_stage
 
     max_length = max_length_for(inputs, ref_model)
@@ -78,7 +78,7 @@ def data_stage(run_dir, inputs, source, ref_model, tokenizer, sizes, seed, log, 
 def evaluate_stage(inputs, stage: StageData, policy, ref_model, tokenizer, beta, seed, log):
     """Stage 5: ``(metrics, samples)`` on the held-out prompts and pairs."""
     from . import evaluate
-    from .judged_eval import evaluate_judged
+    from .hub.judged_eval import evaluate_judged
 
     n = f"{len(stage.eval_prompts)} held-out prompts and {len(stage.eval_pairs)} pairs"
     if inputs.dataset is None and inputs.prompts == "reviews":  # the exact reward is known: it judges

@@ -1,10 +1,10 @@
 """The fine-tune's stages, each resumable from a run directory (:class:`~.rundir.RunDir`).
 
 ``python -m dpo_teach.finetune`` calls them in order: tokenizer + model and SFT (the reference),
-preference pairs sampled from it and labelled by the true reward, then the DPO trainer (or, with
-``--rounds N``, online DPO in N rounds). A stage whose recorded files are intact is reused;
-otherwise it (and every later one) is done again. The online rounds are not recorded: a re-run
-does them again.
+preference pairs sampled from it and labelled by the true reward, then the DPO trainer. (With
+``--rounds N`` the CLI runs :func:`dpo_teach.gpt2.lab.online.online_stage` instead of the DPO
+stage.) A stage whose recorded
+files are intact is reused; otherwise it (and every later one) is done again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 
 from ..files import read_json
 
-__all__ = ["sft_stage", "pairs_stage", "dpo_stage", "online_stage", "set_threads"]
+__all__ = ["sft_stage", "pairs_stage", "dpo_stage", "set_threads"]
 
 
 def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progress, log, texts=None,
@@ -25,7 +25,7 @@ def sft_stage(run_dir, preset, model_name, device, sizes, seed, threads, progres
     reference is the model as loaded); ``env``: a :class:`~.distributed.DistEnv` (SFT through DDP)."""
     from ..runtime import quiet_transformers
     from . import reviews
-    from .hf_checkpoint import load_causal_lm
+    from .hub.hf_checkpoint import load_causal_lm
     from .models import build_model, load_pretrained
     from .sft import sft_train
     from .tokenizer import train_tokenizer
@@ -77,7 +77,7 @@ def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed
     :func:`~.real_world.pair_rows`), read back with ``max_length`` (:mod:`.preference_data`)."""
     from . import data
     from .checkpoint import CHECKPOINT_NAME
-    from .preference_data import tokenize_preferences
+    from .hub.preference_data import tokenize_preferences
 
     paths = {s: run_dir.path / f"preferences_{s}.jsonl" for s in ("train", "eval")}
     if run_dir.is_done("pairs"):
@@ -117,29 +117,6 @@ def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progres
                        max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
                        output_dir=str(out), seed=seed, progress=progress, **(loss or {}))  # fmt: skip
     return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id, dist_env=env)
-
-
-def online_stage(ref_model, tokenizer, train_prompts, eval_prompts, eval_pairs, sizes, beta, seed, rounds,
-                 loss, log):  # fmt: skip
-    """Stage 4, online: ``rounds`` rounds of sampling from the current policy, labelling by the true
-    reward and DPO against the SFT reference, splitting the offline run's prompts and steps.
-    Returns ``(policy, config, history, online)``; ``online`` holds the per-round records."""
-    from .online import online_dpo
-    from .trainer import DPOConfig
-
-    config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
-                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps, seed=seed,
-                       progress=False, **(loss or {}))  # fmt: skip
-    log(f"[4/5] online DPO: {rounds} rounds over {len(train_prompts)} prompts and {sizes.dpo_steps} steps "
-        f"({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {config.loss_type}; "
-        "reference: the SFT model)")  # fmt: skip
-    policy, records, history = online_dpo(ref_model, tokenizer, train_prompts, config, rounds,
-                                          sample_seed=1000 * seed + 10, eval_prompts=eval_prompts,
-                                          eval_pairs=eval_pairs, eval_seed=10_000 + seed,
-                                          log=log)  # fmt: skip
-    online = {"rounds": records, "reference": "the SFT model, every round",
-              "sample_seed": 1000 * seed + 10}  # fmt: skip
-    return policy, config, history, online
 
 
 def set_threads(threads, model, device) -> None:

@@ -1,5 +1,5 @@
 """fit_variant (dpo_teach.bandit.variants): exact tabular fits of the pairwise DPO-family members,
-checked against an independent objective written here from FAMILY.md's formulas."""
+checked against an independent objective written here from docs/family.md's formulas."""
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ def sig(z):
 
 
 def member_loss(loss, rw, rl, beta, label_smoothing=0.0, lambda_=50.0):
-    """Per-example losses, straight from the FAMILY.md table."""
+    """Per-example losses, straight from docs/family.md's formulas."""
     h, e = rw - rl, label_smoothing
     return {
         "sigmoid": lambda: -ls(beta * h),

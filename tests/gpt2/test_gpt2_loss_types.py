@@ -19,7 +19,8 @@ from helpers import PAD, run_cli, tiny_gpt2, toy_pairs
 BETA = 0.5
 LN2 = math.log(2)
 # the per-pair loss at margin 0 (policy = reference, so r_w = r_l = 0) of the members that depend
-# on the log-ratios only (FAMILY.md); rpo, simpo and orpo also depend on the policy's log-probs
+# on the log-ratios only (docs/family.md, "Loss at margin zero"); rpo, simpo and orpo also depend on
+# the policy's log-probs
 AT_MARGIN_ZERO = {"sigmoid": LN2, "ipo": 1 / (4 * BETA**2), "cdpo": LN2, "robust": LN2, "hinge": 1.0,
                   "nca_pair": 2 * LN2, "bco_pair": 2 * LN2, "apo_zero": 1.0, "apo_down": 1.0,
                   "sigmoid_norm": LN2, "dpop": LN2}  # fmt: skip
