@@ -34,7 +34,13 @@ def _polish(d, weight, u, l2, tol):
     under, at = m < 1 - tol, np.abs(m - 1) <= tol
     new = weight[under] @ d[under] / l2  # minimiser of the ridge minus the active hinges' slopes
     if at.any():
-        new = new + np.linalg.lstsq(d[at], 1 - d[at] @ new, rcond=None)[0]
+        # KKT: new - free lies in the row space of d[at] and d[at] @ new = 1, so new is free's
+        # part in the null space of d[at] plus the least-norm solution of d[at] @ new = 1. The
+        # null-space part is taken through an orthonormal basis: |free| is of order c / l2
+        # (3e5 at l2 = 1e-6), and subtracting its row-space part instead cancels to ~1e-10.
+        _, sv, vt = np.linalg.svd(d[at])
+        null = vt[(sv > sv[0] * 1e-12).sum() :]
+        new = null.T @ (null @ new) + np.linalg.lstsq(d[at], np.ones(at.sum()), rcond=None)[0]
     m = d @ new
     ok = (m[under] < 1).all() and (m[~under & ~at] > 1).all() and np.abs(m[at] - 1).max(initial=0) < 1e-12
     return new if ok and np.abs(new - u).max() < 1e3 * tol else None
@@ -57,8 +63,8 @@ def solve_hinge(yw, yl, weight, k, l2):
 
         try:
             u = newton_minimize(objective, u, np.zeros((k, k)))
-        except RuntimeError:  # t below what float64 resolves in f: the split must be known by now
-            break
+        except (RuntimeError, np.linalg.LinAlgError):  # t below what float64 resolves (in f, or
+            break  # in the Hessian, whose 1/t part swamps the ridge): the split is known by now
         if t <= 1e-7:  # the smoothed margins are within ~t of the exact ones: split at 1e3 t
             polished = _polish(d, weight, u, l2, 1e3 * t)
             if polished is not None:

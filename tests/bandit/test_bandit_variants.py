@@ -100,6 +100,19 @@ def test_hinge_is_the_ridge_minimiser_no_direction_descends(labeling, beta):
         assert (beta * (h[chosen] - h[rejected]) > 1 - 1e-9).all()
 
 
+@pytest.mark.parametrize("l2", [1e-8, 1e-6, 1e-3, 0.5, 2.0])
+@pytest.mark.parametrize("beta", [0.8, 3.0])
+def test_hinge_mixed_labels_on_two_answers_has_its_closed_form(l2, beta):
+    # 70 pairs y_1 > y_2 and 30 pairs y_2 > y_1; with u = (a, -a) the objective is
+    # 0.7 max(0, 1 - 2a) + 0.3 max(0, 1 + 2a) + l2 a^2, minimised at 2a = min(1, 0.8 / l2).
+    # At a small l2 the exact answer holds the majority pair at margin 1, where the KKT solve
+    # used to cancel 0.3 / l2 against itself and end in LinAlgError (singular matrix).
+    ref = np.array([0.7, 0.3])
+    chosen = np.array([0] * 70 + [1] * 30)
+    pi = b.fit_variant(ref, chosen, 1 - chosen, beta, "hinge", l2=l2)
+    assert beta * np.log(pi / ref) @ [1, -1] == pytest.approx(min(1.0, 0.8 / l2), abs=1e-9)
+
+
 # --- sigmoid is fit_dpo; closed forms; the known behaviour -------------------------------
 
 
