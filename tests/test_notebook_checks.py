@@ -1,0 +1,56 @@
+"""The notebooks' checks can fail: each test runs a notebook's code cells in fast mode with one line
+changed to the wrong input a weak check used to accept (issue 25), and expects that check's
+``AssertionError``. The unchanged run passes under nbval (``pytest notebooks/``)."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def run_until_fail(name: str, edits: dict[str, str], monkeypatch, tmp_path, stop: str | None = None):
+    """Execute the code cells of ``notebooks/name`` in order, each ``old`` line of ``edits`` replaced
+    by ``new`` (every ``old`` must occur exactly once in the notebook). Returns the source line
+    of the first ``assert`` that failed, or None when the cells up to the one containing ``stop`` all ran."""
+    monkeypatch.setenv("DPO_TEACH_FAST", "1")
+    monkeypatch.setenv("DPO_TEACH_FIGURES", str(tmp_path))
+    matplotlib.use("Agg")
+    cells = [c.source for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells if c.cell_type == "code"]
+    for old, new in edits.items():
+        hits = [i for i, c in enumerate(cells) if old in c]
+        assert len(hits) == 1 and cells[hits[0]].count(old) == 1, f"{name}: {old!r} must occur once"
+        cells[hits[0]] = cells[hits[0]].replace(old, new)
+    namespace = {"__name__": "__main__"}
+    for source in cells:
+        try:
+            exec(compile(source, name, "exec"), namespace)  # noqa: S102 - the course's own notebook
+        except AssertionError as err:
+            frame = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == name][-1]
+            return source.splitlines()[frame.lineno - 1]
+        if stop is not None and stop in source:
+            return None
+    return None
+
+
+def test_02_theorem_1_check_fails_with_a_ridge(monkeypatch, tmp_path):
+    # the fitted-policy check of Theorem 1 passed at l2=1 (0.57 TV from the unpenalised fit)
+    stop = "assert grad_dpo < 1e-9"
+    assert run_until_fail("02_derivation.ipynb", {}, monkeypatch, tmp_path, stop) is None
+    failed = run_until_fail("02_derivation.ipynb", {"l2 = 0.0  # no ridge": "l2 = 1.0  # no ridge"},
+                            monkeypatch, tmp_path, stop)
+    assert failed is not None and failed.startswith(stop)
+
+
+def test_02_plackett_luce_check_fails_with_a_ridge(monkeypatch, tmp_path):
+    stop = "assert grad_pl < 1e-9"
+    edit = {"pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=l2)": "pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=1.0)",
+            "r_hat_pl = fit_reward_model_pl(rankings, K, l2=l2)": "r_hat_pl = fit_reward_model_pl(rankings, K, l2=1.0)"}
+    failed = run_until_fail("02_derivation.ipynb", edit, monkeypatch, tmp_path, stop)
+    assert failed is not None and failed.startswith(stop)
