@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_replace_dir", "read_json", "umask"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_replace_dir", "read_json", "umask", "is_leftover"]
+
+# the temporary names atomic_write and atomic_replace_dir use: "." + name + "." + 8 random
+# characters (tempfile's alphabet) + ".tmp"; a killed run leaves these, and only these, behind
+_LEFTOVER = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def umask() -> int:
@@ -46,13 +51,18 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def atomic_replace_dir(path, build) -> Path:
+def atomic_replace_dir(path, build, ours=None) -> Path:
     """Build the directory ``path`` under a temporary name beside it with ``build(tmp_dir)``, then
-    rename it into place (an old ``path`` is removed first): a crash leaves no half-built ``path``;
-    on an error the temporary directory is removed and the error propagates."""
+    rename it into place: a crash leaves no half-built ``path``; on an error the temporary directory
+    is removed and the error propagates. An existing ``path`` is replaced only if it is empty or
+    ``ours(path)`` says this program wrote it; anything else is refused (a ValueError) before
+    ``build`` runs, so no file the program did not create is ever deleted."""
     import shutil
 
     path = Path(path)
+    if path.exists() and not (path.is_dir() and (not any(path.iterdir()) or (ours and ours(path)))):
+        raise ValueError(f"{path} already exists and was not written by dpo_teach; move it away or "
+                         "choose another path (it is never deleted)")  # fmt: skip
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     os.chmod(tmp, 0o777 & ~umask())  # the permissions a plain mkdir would give
     try:
@@ -64,6 +74,12 @@ def atomic_replace_dir(path, build) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def is_leftover(name: str) -> bool:
+    """True if ``name`` has the shape of a temporary name of :func:`atomic_write` /
+    :func:`atomic_replace_dir` (what a killed run leaves half-written)."""
+    return _LEFTOVER.fullmatch(name) is not None
 
 
 def read_json(path, what: str, fix: str = "delete it or pass a new --output-dir"):

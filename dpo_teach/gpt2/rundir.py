@@ -10,8 +10,13 @@ re-run resumes instead of starting over. A resume must never trust a half-writte
 3. on resume a stage is reused only if its record exists and every file still matches it; a
    stage that does not match is done again, and so is every stage after it.
 
-``run_settings.json`` holds the settings that the stages depend on; a directory written with
-other settings is refused rather than mixed.
+``run_settings.json`` holds the settings that the stages depend on, with a content hash of
+every input file or folder (:func:`input_fingerprints`); a directory written with other settings
+or other input contents is refused, naming each difference, rather than mixed.
+
+The directory is marked as a run directory (``.dpo_teach_run``) when it is first used: a folder
+that is not empty and not marked is refused, so the fine-tune never deletes or replaces a file it
+did not create, and of the leftovers of a killed run it removes only its own temporary names.
 
 Under ``torchrun`` (several processes), :func:`open_run_dir` gives every rank a
 :class:`SharedRunDir`: rank 0 alone reads and writes the directory; the other ranks are told
@@ -22,15 +27,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
-from ..files import atomic_replace_dir, atomic_write_text, read_json
+from ..files import atomic_replace_dir, atomic_write_text, is_leftover, read_json
 
-__all__ = ["RunDir", "SharedRunDir", "open_run_dir", "atomic_write_text", "read_json"]
+__all__ = ["RunDir", "SharedRunDir", "open_run_dir", "atomic_write_text", "read_json", "input_fingerprints",
+           "MARKER_NAME"]  # fmt: skip
 
 SETTINGS_NAME = "run_settings.json"
 STAGES_NAME = "stages.json"
+MARKER_NAME = ".dpo_teach_run"  # this folder was made by the fine-tune: its files are the fine-tune's
 
 
 def _fingerprint(path: Path) -> dict:
@@ -50,23 +59,24 @@ class RunDir:
         self.path, self.stages = Path(path).absolute(), stages  # files are recorded relative to it
         try:  # create it and prove it is writable now, not after a minute of SFT
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = atomic_write_text(self.path / ".write_test", "")
-            probe.unlink()
+            self._claim()
+            fd, probe = tempfile.mkstemp(dir=self.path, prefix=".write_test.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
         except OSError as err:
             raise ValueError(
                 f"cannot write to the output directory {self.path}: {err.strerror or err}; "
                 "pass a writable directory with --output-dir"
             ) from None
-        for leftover in self.path.glob(".*.tmp"):  # half-written by a run that was killed
-            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        for leftover in self.path.iterdir():  # half-written by a run that was killed: our names only
+            if is_leftover(leftover.name):
+                shutil.rmtree(leftover) if leftover.is_dir() and not leftover.is_symlink() else leftover.unlink()
         settings_path = self.path / SETTINGS_NAME
         if settings_path.exists():
             old = read_json(settings_path, "the settings of the run in this directory")
             if old != settings:
-                raise ValueError(
-                    f"{self.path} holds a run with settings {old}, not {settings}; "
-                    "pass a new --output-dir (or delete that one)"
-                )
+                raise ValueError(f"{self.path} holds a run with other inputs ({_differences(old, settings)}); "
+                                 "pass a new --output-dir, or the same inputs to resume it")  # fmt: skip
         else:
             atomic_write_text(settings_path, json.dumps(settings))
         stages_path = self.path / STAGES_NAME
@@ -76,6 +86,20 @@ class RunDir:
             self.records = read_json(stages_path, "the record of finished stages", fix)
         if not isinstance(self.records, dict):
             raise ValueError(f"{stages_path} is not a JSON object; delete it or pass a new --output-dir")
+
+    def _claim(self) -> None:
+        """Mark the folder as a run directory; refuse one that holds files and is not one."""
+        if (self.path / MARKER_NAME).is_file():
+            return
+        entries = sorted(p.name for p in self.path.iterdir())
+        if entries and SETTINGS_NAME not in entries:  # (a run of an older version has no marker)
+            shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+            raise ValueError(
+                f"--output-dir {self.path} is not empty ({shown}) and is not a run directory of "
+                f"dpo_teach (no {MARKER_NAME}); its files would be overwritten, so nothing was "
+                "touched: pass a new or empty --output-dir"
+            )
+        atomic_write_text(self.path / MARKER_NAME, '{"written_by": "python -m dpo_teach.finetune"}\n')
 
     def is_done(self, stage: str) -> bool:
         """True if ``stage`` and every stage before it finished and their files are unchanged."""
@@ -107,8 +131,53 @@ class RunDir:
 
     def replace_dir(self, name: str, build) -> Path:
         """Build the directory ``name`` under a temporary name with ``build(tmp_dir)`` and rename
-        it into place (an old one is removed first): a crash leaves no half-built ``name``."""
-        return atomic_replace_dir(self.path / name, build)
+        it into place (an old one, this run directory's, is removed first): a crash leaves no
+        half-built ``name``."""
+        return atomic_replace_dir(self.path / name, build, ours=lambda path: True)
+
+
+def _differences(old, new) -> str:
+    """What differs between two settings dicts, one phrase per key (nested dicts: per inner key)."""
+    if not isinstance(old, dict):
+        return f"{SETTINGS_NAME} holds {str(old)[:80]}, not a JSON object"
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        was, now = old.get(key), new.get(key)
+        if was == now:
+            continue
+        if key == "files" and isinstance(was, dict) and isinstance(now, dict):
+            for flag in sorted(set(was) | set(now)):
+                a, b = was.get(flag), now.get(flag)
+                if a != b:
+                    out.append(f"the content of {flag} changed (sha256 {str(a)[:12]} in that run, "
+                               f"{str(b)[:12]} now)")  # fmt: skip
+        elif isinstance(was, dict) and isinstance(now, dict):
+            out += [f"{key}.{k}: {was.get(k)!r} in that run, {now.get(k)!r} now"
+                    for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]  # fmt: skip
+        else:
+            out.append(f"{key}: {was!r} in that run, {now!r} now")
+    return "; ".join(out)
+
+
+def input_fingerprints(named_paths: dict) -> dict:
+    """``{flag: sha256}`` for each local file or folder in ``named_paths`` (``{flag: path or
+    name}``; hub names and None are skipped): a folder's hash covers every file's relative path
+    and content (symbolic links by their target), so an edited input is noticed on resume."""
+    found = {}
+    for flag, value in named_paths.items():
+        path = Path(str(value)).expanduser() if value is not None else None
+        if path is None or not path.exists():
+            continue
+        digest = hashlib.sha256()
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink())
+        for file in files:
+            digest.update(str(file.relative_to(path) if file != path else file.name).encode() + b"\0")
+            if file.is_symlink():
+                digest.update(os.readlink(file).encode())
+            else:
+                digest.update(_fingerprint(file)["sha256"].encode())
+        found[flag] = digest.hexdigest()
+    return found
 
 
 class SharedRunDir:
@@ -123,6 +192,20 @@ class SharedRunDir:
         self.owner = RunDir(path, settings, stages) if env.is_main else None
         self.writes = env.is_main
         barrier(env)  # the directory exists (and was checked) before any rank goes on
+
+    def _claim(self) -> None:
+        """Mark the folder as a run directory; refuse one that holds files and is not one."""
+        if (self.path / MARKER_NAME).is_file():
+            return
+        entries = sorted(p.name for p in self.path.iterdir())
+        if entries and SETTINGS_NAME not in entries:  # (a run of an older version has no marker)
+            shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+            raise ValueError(
+                f"--output-dir {self.path} is not empty ({shown}) and is not a run directory of "
+                f"dpo_teach (no {MARKER_NAME}); its files would be overwritten, so nothing was "
+                "touched: pass a new or empty --output-dir"
+            )
+        atomic_write_text(self.path / MARKER_NAME, '{"written_by": "python -m dpo_teach.finetune"}\n')
 
     def is_done(self, stage: str) -> bool:
         from .distributed import broadcast_object

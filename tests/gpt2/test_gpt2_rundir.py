@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,16 +48,94 @@ def test_c1_a_directory_stage_is_built_under_a_temporary_name(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         run.replace_dir("sft", crash)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_settings.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dpo_teach_run", "run_settings.json"]
     built = run.replace_dir("sft", lambda tmp: (tmp / "tokenizer.json").write_text("{}"))
     assert sorted(p.name for p in built.iterdir()) == ["tokenizer.json"]
 
 
 def test_c1_leftovers_of_a_killed_run_are_removed(tmp_path):
-    (tmp_path / ".sft.abc.tmp").mkdir()
-    (tmp_path / ".metrics.json.x.tmp").write_text("half")
+    import tempfile
+
     RunDir(tmp_path, SETTINGS, stages=("sft",))
-    assert not list(tmp_path.glob(".*.tmp"))
+    tempfile.mkdtemp(dir=tmp_path, prefix=".sft.", suffix=".tmp")  # the names a killed run leaves
+    Path(tempfile.mkstemp(dir=tmp_path, prefix=".metrics.json.", suffix=".tmp")[1]).write_text("half")
+    (tmp_path / ".draft.notes.tmp").write_text("the user's")  # not a name the package writes
+    RunDir(tmp_path, SETTINGS, stages=("sft",))
+    assert [p.name for p in tmp_path.glob(".*.tmp")] == [".draft.notes.tmp"]
+
+
+USER_LAYOUTS = {"tmp file": [".draft.notes.tmp"], "policy/": ["policy/thesis.txt"], "sft/": ["sft/notes.md"],
+                "a plain file": ["notes.txt"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", USER_LAYOUTS)
+def test_output_dir_a_user_folder_is_refused_and_untouched(tmp_path, layout):
+    """Issue 23: --output-dir pointed at a folder of the user's deleted .*.tmp, policy/ and sft/.
+    A non-empty folder that is not a run directory is refused, naming the fix; nothing is touched."""
+    for rel in USER_LAYOUTS[layout]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("the user's own")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(ValueError, match="is not empty .* not a run directory.*new or empty --output-dir"):
+        RunDir(tmp_path, SETTINGS, stages=("sft",))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert all((tmp_path / rel).read_text() == "the user's own" for rel in USER_LAYOUTS[layout])
+
+
+def test_an_empty_folder_becomes_a_marked_run_directory_and_resumes(tmp_path):
+    RunDir(tmp_path, SETTINGS, stages=("sft",))
+    assert (tmp_path / ".dpo_teach_run").is_file()
+    (tmp_path / "notes.txt").write_text("added later by the user")  # a marked folder stays ours
+    RunDir(tmp_path, SETTINGS, stages=("sft",))
+
+
+def test_a_run_directory_of_an_older_version_is_still_resumed(tmp_path):
+    (tmp_path / "run_settings.json").write_text(json.dumps(SETTINGS))  # written before the marker existed
+    (tmp_path / "stages.json").write_text("{}")
+    RunDir(tmp_path, SETTINGS, stages=("sft",))
+    assert (tmp_path / ".dpo_teach_run").is_file()
+
+
+def test_replacing_a_directory_the_package_did_not_write_is_refused(tmp_path):
+    """files.atomic_replace_dir (save_policy's) never deletes a folder that is not its own."""
+    from dpo_teach.files import atomic_replace_dir
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "thesis.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not written by dpo_teach"):
+        atomic_replace_dir(tmp_path / "policy", lambda tmp: (tmp / "config.json").write_text("{}"))
+    assert (tmp_path / "policy" / "thesis.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["policy"]
+
+
+def test_changed_inputs_are_refused_with_each_difference_named(tmp_path):
+    """Issue 23: a resume after the inputs changed (an argument, or an input file's content) is
+    refused, naming what differs, instead of reusing stages made from the old inputs."""
+    from dpo_teach.gpt2.rundir import input_fingerprints
+
+    data = tmp_path / "prefs.jsonl"
+    data.write_text('{"prompt": "a", "chosen": " b", "rejected": " c"}\n')
+    settings = lambda: {**SETTINGS, "inputs": {"dataset": str(data)},  # noqa: E731
+                        "files": input_fingerprints({"--dataset": str(data)})}  # fmt: skip
+    out = tmp_path / "run"
+    RunDir(out, settings(), stages=("sft",))
+    RunDir(out, settings(), stages=("sft",))  # same inputs: resumes
+    data.write_text('{"prompt": "a", "chosen": " c", "rejected": " b"}\n')  # labels swapped, same size
+    with pytest.raises(ValueError, match=r"the content of --dataset changed.*new --output-dir"):
+        RunDir(out, settings(), stages=("sft",))
+    with pytest.raises(ValueError, match=r"seed: 0 in that run, 3 now"):
+        RunDir(out, {**settings(), "seed": 3}, stages=("sft",))
+
+
+def test_input_fingerprints_cover_a_folder_and_skip_hub_names(tmp_path):
+    from dpo_teach.gpt2.rundir import input_fingerprints
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    first = input_fingerprints({"--model": str(tmp_path / "model"), "--reward-model": "lvwerra/x", "--p": None})
+    assert list(first) == ["--model"] and len(first["--model"]) == 64
+    (tmp_path / "model" / "config.json").write_text("{ }")
+    assert input_fingerprints({"--model": str(tmp_path / "model")}) != first
 
 
 @pytest.mark.parametrize("name", ["run_settings.json", "stages.json"])

@@ -24,6 +24,7 @@ from pathlib import Path
 __all__ = ["PADDING_SIDE", "load_causal_lm", "padding_for", "unwrap_model", "save_policy"]
 
 PADDING_SIDE = {"train": "right", "score": "right", "generate": "left"}
+SAFETENSORS_NAMES = ("model.safetensors", "model.safetensors.index.json")  # what save_policy writes
 
 
 def _side(purpose: str) -> str:
@@ -67,7 +68,9 @@ def unwrap_model(model):
 
 def save_policy(model, tokenizer, path) -> Path:
     """Save ``model`` (safetensors) and ``tokenizer`` into the directory ``path`` with
-    ``save_pretrained``, replacing what was there only once everything is written. Returns it."""
+    ``save_pretrained``, replacing what was there only once everything is written. Returns it.
+    An existing ``path`` is replaced only if it is empty or a model saved here before (a folder
+    of other files is refused, never deleted)."""
     from ...files import atomic_replace_dir
     from ...runtime import quiet_transformers
 
@@ -80,9 +83,12 @@ def save_policy(model, tokenizer, path) -> Path:
         with quiet_transformers():
             model.save_pretrained(tmp)  # model.safetensors + config.json (+ generation_config.json)
         tokenizer.save_pretrained(tmp)
-        if not (tmp / "model.safetensors").is_file() and not (tmp / "model.safetensors.index.json").is_file():
+        if not any((tmp / name).is_file() for name in SAFETENSORS_NAMES):
             raise ValueError(f"save_pretrained wrote no safetensors file for {type(model).__name__}; "
                              "upgrade transformers or save it by hand")  # fmt: skip
 
-    atomic_replace_dir(path, build)
+    def saved_before(old: Path) -> bool:  # a policy this function wrote, not a folder of the user's
+        return (old / "config.json").is_file() and any((old / n).is_file() for n in SAFETENSORS_NAMES)
+
+    atomic_replace_dir(path, build, ours=saved_before)
     return path
