@@ -168,54 +168,63 @@ def collate_pairs(pairs: Sequence[dict], pad_token_id: int, device=None) -> dict
     return build_prompt_completion_batch(prompts + prompts, completions, pad_token_id, device)
 
 
-def batch_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """One forward pass; the summed completion log-prob of every row of ``batch``, ``(rows,)`` fp32."""
+def batch_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0) -> torch.Tensor:
+    """One forward pass; the summed completion log-prob of every row of ``batch``, ``(rows,)`` fp32.
+    ``chunk`` > 0: the LM head over that many scored tokens at a time, never the full ``(rows, T,
+    V)`` logits (:mod:`.chunked_logps`; a head that is not a plain Linear keeps the full path)."""
+    if chunk:
+        from .chunked_logps import chunked_batch_logps, plain_linear_head
+
+        head = plain_linear_head(model)
+        if head is not None:
+            return chunked_batch_logps(model, batch, chunk, head)
     logits = model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
     ).logits  # (rows, T, V)
     return sequence_logps(logits, batch["labels"])
 
 
-def concatenated_logps(model, batch: dict[str, torch.Tensor]):
+def concatenated_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0):
     """Chosen and rejected of a :func:`collate_pairs` batch in ONE forward pass:
-    ``(chosen_logps, rejected_logps)``, ``(B,)`` each."""
-    logps = batch_logps(model, batch)  # (2B,)
+    ``(chosen_logps, rejected_logps)``, ``(B,)`` each (``chunk``: see :func:`batch_logps`)."""
+    logps = batch_logps(model, batch, chunk)  # (2B,)
     n = logps.shape[0] // 2
     return logps[:n], logps[n:]
 
 
 @torch.no_grad()
-def _score(model, batches, bf16: bool) -> torch.Tensor:
+def _score(model, batches, bf16: bool, chunk: int = 0) -> torch.Tensor:
     """The whole-dataset scoring loop: eval mode (restored after), no gradient, autocast,
     one forward pass per batch; the rows' summed log-probs, concatenated, fp32 on the model's device."""
     device = next(model.parameters()).device
     out = []
     with eval_mode(model), autocast(device, bf16):
         for batch in batches:
-            out.append(batch_logps(model, {k: v.to(device) for k, v in batch.items()}).float())
+            out.append(batch_logps(model, {k: v.to(device) for k, v in batch.items()}, chunk).float())
     return torch.cat(out)
 
 
-def score_completions(model, prompt_ids, completion_ids, pad_token_id: int, batch_size=128, bf16=True):
+def score_completions(model, prompt_ids, completion_ids, pad_token_id: int, batch_size=128, bf16=True,
+                      chunk=0):  # fmt: skip
     r""":math:`\log\pi(y \mid x)` of each completion given its prompt under ``model``: ``(N,)``
-    fp32 on the model's device, ``batch_size`` sequences per forward pass."""
+    fp32 on the model's device, ``batch_size`` sequences per forward pass (``chunk``: :func:`batch_logps`)."""
     starts = range(0, len(prompt_ids), batch_size)
     return _score(model, (build_prompt_completion_batch(prompt_ids[s : s + batch_size],
                                                         completion_ids[s : s + batch_size], pad_token_id)
-                          for s in starts), bf16)  # fmt: skip
+                          for s in starts), bf16, chunk)  # fmt: skip
 
 
-def score_pairs(model, pairs: Sequence[dict], pad_token_id: int, batch_size=64, bf16=True):
+def score_pairs(model, pairs: Sequence[dict], pad_token_id: int, batch_size=64, bf16=True, chunk=0):
     """``(chosen_logps, rejected_logps)`` of every pair under ``model``, ``(N,)`` each, fp32 on the
     model's device; each forward pass holds ``batch_size`` pairs, chosen and rejected together, as
-    in training (the reference precompute and the held-out accuracy)."""
+    in training (the reference precompute and the held-out accuracy); ``chunk``: :func:`batch_logps`."""
     check_pair_lengths(pairs, max_positions(model))
     chunks = [pairs[s : s + batch_size] for s in range(0, len(pairs), batch_size)]
-    logps = _score(model, (collate_pairs(chunk, pad_token_id) for chunk in chunks), bf16)
+    logps = _score(model, (collate_pairs(c, pad_token_id) for c in chunks), bf16, chunk)
     # each chunk of b pairs gave 2b rows: b chosen, then b rejected
     chosen, rejected, start = [], [], 0
-    for chunk in chunks:
-        b = len(chunk)
+    for rows in chunks:
+        b = len(rows)
         chosen.append(logps[start : start + b])
         rejected.append(logps[start + b : start + 2 * b])
         start += 2 * b
