@@ -1,18 +1,14 @@
-"""``python -m dpo_teach.doctor LOG [--json]``: read a DPO training log and name what is wrong.
+"""``python -m dpo_teach.doctor LOG [--json] [--loss-type T]``: name what is wrong in a DPO training log.
 
-LOG is TRL's ``trainer_state.json`` (its ``log_history``; a checkpoint or output directory holding
-one works too), this package's ``metrics.json`` (``python -m dpo_teach.finetune``: its
-``train.history``), a JSON list of metric dicts (:meth:`dpo_teach.gpt2.trainer.DPOTrainer.train`'s
-history), or JSON Lines with one metric dict per logged step. Both trainers use TRL's names
-(``loss``, ``rewards/chosen``, ``rewards/rejected``, ``rewards/accuracies``, ``rewards/margins``,
-``logps/chosen``, ``logps/rejected``, ``grad_norm``); a ``train/`` prefix (Weights & Biases) is
-dropped, ``eval_`` / ``eval/`` entries are counted but not diagnosed, and a step is read from
-``step`` (``global_step``, ``_step``), else from the entry's position (0, 1, ...).
-
-The report lists each symptom found (:mod:`dpo_teach.doctor.detectors`: the evidence, the likely
-causes ranked, the fix, the section of notebook 08 to read), or says that no known symptom shows.
-``--json`` prints ``{"findings": [{"id", "first_step", "evidence", "causes", "fix", "section"},
-...]}``. Exit status 0 whether or not something is found; 2, with one line on stderr naming the
+LOG is TRL's ``trainer_state.json`` (or the output or checkpoint directory holding it: the latest
+``checkpoint-N`` is read), this package's ``metrics.json``, HF's ``all_results.json``, a JSON list of
+metric dicts or JSON Lines (Weights & Biases exports included); :mod:`.entries` says how each is
+read. The report lists each finding with its severity (error, warning, or info for patterns that
+healthy runs show too), the evidence, the likely causes ranked and worded for the tool that wrote
+the log, the fix and the section of notebook 08 to read, then the checks the log did not let run
+and why. ``--json`` prints the same as one object (:mod:`.report`). ``--loss-type`` names the loss
+(TRL's ``loss_type``; the doctor otherwise reads from the log whether it is DPO's sigmoid loss).
+Exit status 0 whether or not something is found; 2, with one ``error:`` line on stderr naming the
 problem and the fix, when LOG cannot be read as a training log.
 """
 
@@ -24,63 +20,69 @@ import os
 import sys
 from pathlib import Path
 
-from .detectors import IDS, Finding, run_detectors
-from .reader import Log, LogError, parse_log, read_log
+from .checks import run_detectors
+from .entries import Log, LogError, parse_log
+from .loss_kind import LOSS_TYPES
+from .reader import read_log
+from .report import as_json, report
+from .series import Finding
 
-__all__ = ["diagnose", "report", "main"]
+__all__ = ["diagnose", "examine", "main"]
 
 
-def diagnose(log) -> list[Finding]:
+def _log(log, loss_type=None) -> Log:
+    if isinstance(log, Log):
+        return log
+    return read_log(log, loss_type) if isinstance(log, (str, Path)) else parse_log(log, loss_type=loss_type)
+
+
+def diagnose(log, loss_type: str | None = None) -> list[Finding]:
     """The findings for ``log``: a :class:`Log`, a path, or parsed JSON (a history list, a dict)."""
-    if not isinstance(log, Log):
-        log = read_log(log) if isinstance(log, (str, Path)) else parse_log(log)
-    return run_detectors(log.series)
+    return run_detectors(_log(log, loss_type).series)[0]
 
 
-def report(log: Log, findings: list[Finding]) -> str:
-    """The human-readable report: what was read, then each finding, or "no known symptom"."""
-    steps = sorted({int(x) for st, _ in log.series.values.values() for x in st})
-    head = f"{log.source}: {log.kind}, {log.n_train} logged training steps ({steps[0]}-{steps[-1]})"
-    if log.n_eval:
-        head += f", {log.n_eval} eval {'entry' if log.n_eval == 1 else 'entries'} (not diagnosed)"
-    lines = [head]
-    lines += [f"  note: {note}" for note in log.notes]
-    if not findings:
-        lines.append("no known symptom: none of the doctor's checks fired (" + ", ".join(IDS) + ")")
-    for n, f in enumerate(findings, start=1):
-        where = f" from step {f.first_step}" if f.first_step is not None else ""
-        lines += [
-            "",
-            f"{n}. {f.id}{where}",
-            f"   evidence: {f.evidence}",
-            "   likely causes, most likely first:",
-        ]
-        lines += [f"     {chr(ord('a') + i)}) {c}" for i, c in enumerate(f.causes)]
-        lines += [f"   fix: {f.fix}", f"   read: {f.section}"]
-    return "\n".join(lines)
+def examine(log, loss_type: str | None = None) -> dict:
+    """The ``--json`` result for ``log`` (a :class:`Log`, a path or parsed JSON)."""
+    log = _log(log, loss_type)
+    return as_json(log, *run_detectors(log.series))
+
+
+def _loss_type(text: str) -> str:
+    names = [t.strip() for t in text.split(",")]
+    bad = [n for n in names if n not in LOSS_TYPES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown loss type {', '.join(bad) or repr(text)}; TRL's are "
+                                         f"{', '.join(LOSS_TYPES)} (RPO: sigmoid,sft)")  # fmt: skip
+    return ",".join(names)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints the usage too)
+        self.exit(2, f"error: {message}; see python -m dpo_teach.doctor --help\n")
 
 
 def main(argv=None) -> int:
     description = "Read a DPO training log and name the symptoms it shows (exit 0), or say that none shows."
-    parser = argparse.ArgumentParser(prog="python -m dpo_teach.doctor", description=description)
-    parser.add_argument(
-        "log", metavar="LOG", help="trainer_state.json, metrics.json, a JSON list or JSON Lines"
-    )
-    parser.add_argument("--json", action="store_true", help='print {"findings": [...]} instead of the report')
+    parser = _Parser(prog="python -m dpo_teach.doctor", description=description)
+    parser.add_argument("log", metavar="LOG", help="trainer_state.json or its directory, metrics.json, "
+                        "all_results.json, a JSON list or JSON Lines")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    parser.add_argument("--loss-type", type=_loss_type, default=None, metavar="T",
+                        help="the loss (TRL's loss_type, e.g. sigmoid, ipo, or sigmoid,sft for RPO); "
+                        "default: read from the log")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        log = read_log(args.log)
+        log = read_log(args.log, args.loss_type)
     except LogError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    findings = run_detectors(log.series)
+    findings, not_run = run_detectors(log.series)
     if args.json:
-        text = json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2, allow_nan=False)
+        text = json.dumps(as_json(log, findings, not_run), indent=2, allow_nan=False)
     else:
-        text = report(log, findings)
+        text = report(log, findings, not_run)
     try:
         print(text, flush=True)
     except BrokenPipeError:  # `... | head` stopped reading: not an error of the log
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
-

@@ -13,14 +13,14 @@ whose policy starts as the reference logs exactly that before its first update.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 
-from .advice import CAUSES, DEFAULT_CAUSES, FIXES, IDS, SECTIONS
+from .series import WINDOW, Finding, Series, finding, late, start_end
 
-__all__ = ["IDS", "LN2", "Finding", "Series", "DETECTORS", "run_detectors"]
+__all__ = ["LN2", "needs", "stuck_at_ln2", "non_finite", "zero_grad_norm", "binary_accuracies",
+           "chosen_logps_falling", "margin_explosion", "both_rewards_falling", "step0_not_ln2"]  # fmt: skip
 
 LN2 = math.log(2.0)  # the DPO loss at margin 0 (policy = reference)
 
@@ -33,13 +33,14 @@ ZERO_GRAD_TOL = 1e-10  # a grad_norm at or below this is zero: no gradient reach
 BINARY_MIN_ENTRIES = 8  # rewards/accuracies only 0 or 1 over at least this many entries (1/2^7 by luck)
 BINARY_TOL = 1e-6  # how close to 0 or 1 a logged accuracy must be to count as binary
 BINARY_MIN_EACH = 2  # ... with at least two 0s and two 1s after the first update (it flip-flops)
-WINDOW = 0.2  # a trend reads the first entry against the mean of the last 20 % (one batch is noisy)
 TREND_MIN_ENTRIES = 5  # no trend is read from fewer entries
 CHOSEN_FALL_FRACTION = 0.25  # logps/chosen fell by more than 25 % of its start (a sum over tokens) ...
 CHOSEN_FALL_NATS = 2.0  # ... and by more than 2 nats ...
 CHOSEN_FALL_NOISE = 2.0  # ... and by more than twice the spread (std) of the late entries: the first
 # entry is one batch, about that noisy (a batch of 1 pair: several nats)
 SATURATED_LOSS = 0.01  # late mean loss below this: sigma(margin) > 0.99 on average, the pairs "solved"
+HUGE_MARGIN = 10.0  # ... or late mean rewards/margins above this (any loss): sigma(10) = 0.99995
+SCALER_MAX_ENTRIES = 5  # non-finite grad_norm only at the first <= 5 entries, loss finite: fp16 warm-up
 REWARD_FALL_MIN = 0.1  # both rewards ended below -0.1 (beta included: 1 nat at TRL's beta 0.1) ...
 # ... and the chosen reward fell further than the margin grew: the mass leaves both answers faster
 # than they separate (scale-free: rewards and margins carry the same beta), by more than
@@ -48,84 +49,68 @@ STEP0_LOSS_TOL = 2e-4  # pre-update |loss - ln 2| above this: policy and referen
 STEP0_REWARD_TOL = 5e-3  # pre-update |rewards/chosen|, |rewards/rejected| above this: the same
 
 
-@dataclasses.dataclass
-class Finding:
-    id: str  # one of IDS
-    first_step: int | None  # the first logged step that shows it (None: no single step does)
-    evidence: str  # what in the log shows it: steps and values
-    causes: list[str]  # likely causes, most likely first for this log
-    fix: str
-    section: str  # where notebook 08 reproduces it
+def needs(*keys):
+    """Mark a detector with the metrics it cannot run without (the report lists it as not run)."""
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def mark(detect):
+        detect.needs = keys
+        return detect
+
+    return mark
 
 
-def _finding(id_: str, first_step, evidence: str, causes=None) -> Finding:
-    """A finding with its advice; ``causes``: keys of CAUSES in this log's order (default order if None)."""
-    keys = DEFAULT_CAUSES[id_] if causes is None else causes
-    first = None if first_step is None else int(first_step)
-    return Finding(id_, first, evidence, [CAUSES[k] for k in keys], FIXES[id_], SECTIONS[id_])
-
-
-@dataclasses.dataclass
-class Series:
-    """One run's logged training entries: ``values[name]`` holds ``(steps, values)`` arrays of the
-    entries that logged ``name`` (TRL's names: ``loss``, ``rewards/chosen``, ...)."""
-
-    values: dict[str, tuple[np.ndarray, np.ndarray]]
-    pre_update_first: bool  # the first entry was measured before any update (policy = reference)
-
-    def get(self, name: str):
-        return self.values.get(name, (np.zeros(0, dtype=np.int64), np.zeros(0)))
-
-    def finite(self, name: str):
-        steps, vals = self.get(name)
-        ok = np.isfinite(vals)
-        return steps[ok], vals[ok]
-
-
-def _late(vals: np.ndarray) -> np.ndarray:
-    """The last ``WINDOW`` share of the entries (at least one)."""
-    return vals[-max(1, int(round(len(vals) * WINDOW))) :]
-
-
-def _start_end(vals: np.ndarray) -> tuple[float, float]:
-    """The first logged value and the mean of the late entries (+ 0.0: no -0 in the evidence)."""
-    return float(vals[0]) + 0.0, float(_late(vals).mean()) + 0.0
-
-
+@needs("loss")
 def stuck_at_ln2(s: Series) -> Finding | None:
     steps, loss = s.get("loss")
     if len(loss) < STUCK_MIN_ENTRIES or steps[-1] - steps[0] < STUCK_MIN_SPAN:
         return None
-    if not np.all(np.abs(loss - LN2) <= STUCK_LOSS_TOL):  # NaN fails this too
-        return None
     rewards = [s.get(k)[1] for k in ("rewards/margins", "rewards/chosen", "rewards/rejected")]
+    if not s.sigmoid_loss and not any(len(r) for r in rewards):
+        return None  # another loss: only zero rewards can say that the margin never moved
+    level = LN2 if s.sigmoid_loss else float(loss[0])  # the loss at margin 0
+    if not np.all(np.abs(loss - level) <= STUCK_LOSS_TOL):  # NaN fails this too
+        return None
     if any(len(r) and not np.all(np.abs(r) <= STUCK_REWARD_TOL) for r in rewards):
         return None
-    evidence = f"loss within {STUCK_LOSS_TOL:g} of ln 2 = {LN2:.6f} at all {len(loss)} logged steps "
+    what = f"ln 2 = {LN2:.6f}" if s.sigmoid_loss else f"its first value {level:.6g} (not the sigmoid loss)"
+    evidence = f"loss within {STUCK_LOSS_TOL:g} of {what} at all {len(loss)} logged steps "
     evidence += f"({steps[0]}-{steps[-1]})"
     largest = max((float(np.abs(r).max()) for r in rewards if len(r)), default=None)
     if largest is not None:
         evidence += f"; rewards and margins never beyond {largest:.1g}"
     _, grad = s.finite("grad_norm")
-    causes = None  # a gradient, or none logged: the shared reference and the stale optimizer first
+    causes = ["same_object", "stale_optimizer", "beta0", "frozen"]  # a gradient, or none logged
     if len(grad) and np.all(grad <= ZERO_GRAD_TOL):
         evidence += "; grad_norm 0 at every step"
-        causes = ("beta0", "frozen", "same_object", "stale_optimizer")  # no gradient at all
+        causes = ["beta0", "frozen", "same_object", "stale_optimizer"]  # no gradient at all
     elif len(grad):
         evidence += f"; grad_norm > 0 (mean {grad.mean():.3g}): a gradient, yet the margin never moves"
-    return _finding("stuck_at_ln2", steps[0], evidence, causes)
+    _, lr = s.finite("learning_rate")
+    if len(lr) and np.all(lr == 0.0):
+        evidence += "; learning_rate 0 at every step"
+        causes.insert(0, "lr0")
+    (_, chosen), (_, rejected) = s.get("logps/chosen"), s.get("logps/rejected")
+    if len(chosen) and np.all(chosen == 0.0) and len(rejected) and np.all(rejected == 0.0):
+        evidence += "; logps/chosen and logps/rejected exactly 0 at every step"
+        causes.insert(0, "nothing_scored")
+    return finding(s, "stuck_at_ln2", steps[0], evidence, causes)
 
 
-def non_finite(s: Series) -> Finding | None:
+def _non_finite_groups(s: Series, prefix: str = "") -> dict:
     groups: dict[tuple[int, int, str], list[str]] = {}  # (first step, count, value) -> metric names
     for name, (steps, vals) in s.values.items():
         bad = ~np.isfinite(vals)
         if bad.any():
             value = "NaN" if np.isnan(vals[bad][0]) else str(vals[bad][0])
-            groups.setdefault((int(steps[bad][0]), int(bad.sum()), value), []).append(name)
+            groups.setdefault((int(steps[bad][0]), int(bad.sum()), value), []).append(prefix + name)
+    return groups
+
+
+@needs()
+def non_finite(s: Series) -> Finding | None:
+    groups = _non_finite_groups(s)
+    if s.eval is not None:
+        groups |= _non_finite_groups(s.eval, "eval_")
     if not groups:
         return None
     evidence = "; ".join(
@@ -136,43 +121,62 @@ def non_finite(s: Series) -> Finding | None:
     zero = steps[loss == 0.0]
     if len(zero):
         evidence += f"; loss exactly 0.0 at step {zero[0]} (a margin beyond the float's range)"
-    return _finding("non_finite", min(groups)[0], evidence)
+    gsteps, grad = s.get("grad_norm")
+    bad = ~np.isfinite(grad)
+    warmup = (  # only grad_norm, only on the first few entries, then finite for good, loss finite
+        all(names == ["grad_norm"] for names in groups.values())
+        and bad.any() and not bad[SCALER_MAX_ENTRIES:].any() and bad.sum() < len(grad) - 1
+    )  # fmt: skip
+    if warmup:
+        evidence += (f"; only grad_norm, only at the first {int(bad.sum())} logged step(s), then finite "
+                     "with a finite loss: the fp16 loss scaler skipping its first steps")  # fmt: skip
+        return finding(s, "non_finite", gsteps[bad][0], evidence, ["scaler_warmup"], severity="info")
+    return finding(s, "non_finite", min(groups)[0], evidence)
 
 
+@needs("grad_norm")
 def zero_grad_norm(s: Series) -> Finding | None:
     steps, grad = s.finite("grad_norm")
     zero = grad <= ZERO_GRAD_TOL
     if not zero.any():
         return None
     evidence = f"grad_norm 0 at {int(zero.sum())} of {len(grad)} logged steps, first at step {steps[zero][0]}"
-    causes = None if zero[0] else ("saturated", "beta0", "frozen")  # it worked at first: saturated
-    return _finding("zero_grad_norm", steps[zero][0], evidence, causes)
+    causes = None if zero[0] else ["saturated", "beta0", "frozen"]  # it worked at first: saturated
+    return finding(s, "zero_grad_norm", steps[zero][0], evidence, causes)
 
 
-def binary_accuracies(s: Series) -> Finding | None:
-    steps, acc = s.finite("rewards/accuracies")
+def is_binary(acc: np.ndarray, pre_update_first: bool) -> bool:
+    """rewards/accuracies only ever 0 or 1, each seen at least twice after the first update."""
     if len(acc) < BINARY_MIN_ENTRIES:
-        return None
+        return False
     ones, zeros = np.abs(acc - 1) <= BINARY_TOL, np.abs(acc) <= BINARY_TOL
     # before the first update every margin is 0, so that entry is 0 whatever the batch: leave it out;
     # a run that separates every pair after that logs only 1s (no flip-flop, no finding)
-    later = slice(1, None) if s.pre_update_first else slice(None)
-    if not np.all(ones | zeros) or min(ones[later].sum(), zeros[later].sum()) < BINARY_MIN_EACH:
+    later = slice(1, None) if pre_update_first else slice(None)
+    return bool(np.all(ones | zeros)) and min(ones[later].sum(), zeros[later].sum()) >= BINARY_MIN_EACH
+
+
+@needs("rewards/accuracies")
+def binary_accuracies(s: Series) -> Finding | None:
+    steps, acc = s.finite("rewards/accuracies")
+    if not is_binary(acc, s.pre_update_first):
         return None
+    zeros = int((np.abs(acc) <= BINARY_TOL).sum())
     evidence = (
-        f"rewards/accuracies is 0 or 1 at all {len(acc)} logged steps ({int(zeros.sum())} zeros, "
-        f"{int(ones.sum())} ones): each logged value is one pair's verdict"
+        f"rewards/accuracies is 0 or 1 at all {len(acc)} logged steps ({zeros} zeros, "
+        f"{len(acc) - zeros} ones): each logged value is one pair's verdict"
     )
-    return _finding("binary_accuracies", steps[0], evidence)
+    return finding(s, "binary_accuracies", steps[0], evidence)
 
 
+@needs("logps/chosen", "rewards/margins")
 def chosen_logps_falling(s: Series) -> Finding | None:
     (steps, chosen), (_, margin) = s.finite("logps/chosen"), s.finite("rewards/margins")
     if min(len(chosen), len(margin)) < TREND_MIN_ENTRIES:
         return None
-    (c0, c1), (m0, m1) = _start_end(chosen), _start_end(margin)
+    (c0, c1), (m0, m1) = start_end(chosen), start_end(margin)
     fall = max(
-        CHOSEN_FALL_NATS, CHOSEN_FALL_FRACTION * abs(c0), CHOSEN_FALL_NOISE * float(_late(chosen).std())
+        CHOSEN_FALL_NATS, CHOSEN_FALL_FRACTION * abs(c0), CHOSEN_FALL_NOISE * float(late(chosen).std())
     )
     if not (c0 - c1 > fall and m1 > m0):
         return None
@@ -180,31 +184,39 @@ def chosen_logps_falling(s: Series) -> Finding | None:
         f"logps/chosen {c0:.3g} -> {c1:.3g} ({c1 - c0:+.3g} nats, {(c1 - c0) / abs(c0):+.0%}; first entry vs "
         f"mean of the last {WINDOW:.0%}) while rewards/margins rose {m0:.3g} -> {m1:.3g}"
     )
-    return _finding("chosen_logps_falling", steps[chosen < c0 - fall][0], evidence)
+    return finding(s, "chosen_logps_falling", steps[chosen < c0 - fall][0], evidence)
 
 
+@needs("rewards/margins")
 def margin_explosion(s: Series) -> Finding | None:
-    (steps, loss), (_, margin) = s.finite("loss"), s.finite("rewards/margins")
-    if min(len(loss), len(margin)) < TREND_MIN_ENTRIES:
+    (steps, loss), (msteps, margin) = s.finite("loss"), s.finite("rewards/margins")
+    if len(margin) < TREND_MIN_ENTRIES:
         return None
-    (_, l1), (m0, m1) = _start_end(loss), _start_end(margin)
-    if not (l1 < SATURATED_LOSS and m1 > m0):
+    m0, m1 = start_end(margin)
+    saturated = s.sigmoid_loss and len(loss) >= TREND_MIN_ENTRIES and start_end(loss)[1] < SATURATED_LOSS
+    if not ((saturated or m1 > HUGE_MARGIN) and m1 > m0):
         return None
-    evidence = (
-        f"loss {l1:.2g} and rewards/margins {m1:.3g} over the last {WINDOW:.0%} of the log (margins "
-        f"{m0:.3g} at the first entry): pairs separated far beyond sigma(margin) = {1 - SATURATED_LOSS}"
-    )
-    causes = DEFAULT_CAUSES["margin_explosion"] + (("zero_loss",) if np.any(loss == 0.0) else ())
-    return _finding("margin_explosion", steps[loss < SATURATED_LOSS][0], evidence, causes)
+    if saturated:
+        evidence = (f"loss {start_end(loss)[1]:.2g} and rewards/margins {m1:.3g} over the last {WINDOW:.0%} "
+                    f"of the log (margins {m0:.3g} at the first entry): pairs separated far beyond "
+                    f"sigma(margin) = {1 - SATURATED_LOSS}")  # fmt: skip
+        first = steps[loss < SATURATED_LOSS][0]
+    else:
+        evidence = (f"rewards/margins {m1:.3g} over the last {WINDOW:.0%} of the log ({m0:.3g} at the "
+                    f"first entry): beyond {HUGE_MARGIN:g}, sigma(margin) = 0.99995")  # fmt: skip
+        first = msteps[margin > HUGE_MARGIN][0]
+    causes = ["overoptimised", "lr_or_epochs"] + (["zero_loss"] if np.any(loss == 0.0) else [])
+    return finding(s, "margin_explosion", first, evidence, causes)
 
 
+@needs("rewards/chosen", "rewards/rejected")
 def both_rewards_falling(s: Series) -> Finding | None:
     (steps, chosen), (_, rejected) = s.finite("rewards/chosen"), s.finite("rewards/rejected")
     if min(len(chosen), len(rejected)) < TREND_MIN_ENTRIES:
         return None
-    (c0, c1), (r0, r1) = _start_end(chosen), _start_end(rejected)
+    (c0, c1), (r0, r1) = start_end(chosen), start_end(rejected)
     margin = c1 - r1 if c1 > r1 else 0.0  # what the separation gained, in the same (beta) units
-    noise = REWARD_FALL_NOISE * float(_late(chosen).std()) / math.sqrt(len(_late(chosen)))  # of c1
+    noise = REWARD_FALL_NOISE * float(late(chosen).std()) / math.sqrt(len(late(chosen)))  # of c1
     falling = c1 < min(c0, -REWARD_FALL_MIN) and r1 < min(r0, -REWARD_FALL_MIN)
     if not (falling and -c1 > margin + noise):
         return None
@@ -217,40 +229,27 @@ def both_rewards_falling(s: Series) -> Finding | None:
     if len(chosen) == len(rejected):  # the first entry with both below the reference by that much
         below = (chosen < -max(REWARD_FALL_MIN, margin)) & (rejected < -REWARD_FALL_MIN)
         first = steps[below][0] if below.any() else None
-    return _finding("both_rewards_falling", first, evidence)
+    return finding(s, "both_rewards_falling", first, evidence)
 
 
+@needs("loss|rewards/chosen")
 def step0_not_ln2(s: Series) -> Finding | None:
-    (steps, loss), (_, chosen), (_, rejected) = (
-        s.get("loss"),
-        s.get("rewards/chosen"),
-        s.get("rewards/rejected"),
-    )
-    if not s.pre_update_first or not len(loss) or not np.isfinite(loss[0]):
+    if not s.pre_update_first:
         return None
-    rewards = {k: float(r[0]) for k, r in (("chosen", chosen), ("rejected", rejected)) if len(r)}
-    off = abs(float(loss[0]) - LN2) > STEP0_LOSS_TOL or any(
-        abs(r) > STEP0_REWARD_TOL for r in rewards.values()
-    )
-    if not off:
+    first = min(int(st[0]) for st, _ in s.values.values())
+    at_first = {k: float(v[0]) for k in ("loss", "rewards/chosen", "rewards/rejected")
+                for st, v in [s.get(k)] if len(v) and st[0] == first and np.isfinite(v[0])}  # fmt: skip
+    rewards = {k: v for k, v in at_first.items() if k != "loss"}
+    loss = at_first.get("loss") if s.sigmoid_loss else None  # another loss has another value at margin 0
+    loss_off = loss is not None and abs(loss - LN2) > STEP0_LOSS_TOL
+    if not (loss_off or any(abs(r) > STEP0_REWARD_TOL for r in rewards.values())):
         return None
-    evidence = f"before any update (step {steps[0]}) the loss is {loss[0]:.6g}, not ln 2 = {LN2:.6f}"
-    evidence += "".join(f", rewards/{k} {r:.3g}" for k, r in rewards.items())
-    return _finding("step0_not_ln2", steps[0], evidence)
-
-
-DETECTORS = (
-    stuck_at_ln2,
-    non_finite,
-    zero_grad_norm,
-    binary_accuracies,
-    chosen_logps_falling,
-    margin_explosion,
-    both_rewards_falling,
-    step0_not_ln2,
-)
-
-
-def run_detectors(series: Series) -> list[Finding]:
-    """Every detector on ``series``; the findings in the order of :data:`IDS`."""
-    return [f for f in (detect(series) for detect in DETECTORS) if f is not None]
+    evidence = f"before any update (step {first})"
+    if loss is not None:
+        evidence += f" the loss is {loss:.6g}, not ln 2 = {LN2:.6f}"
+    if rewards:
+        evidence += (", " if loss is not None else " ") + ", ".join(
+            f"{k} {r:.3g}" for k, r in rewards.items()
+        )
+        evidence += " (both 0 when the policy is the reference)"
+    return finding(s, "step0_not_ln2", first, evidence)

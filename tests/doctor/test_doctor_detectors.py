@@ -8,6 +8,7 @@ import math
 import pytest
 
 from dpo_teach import doctor
+from dpo_teach.doctor import checks as dc
 from dpo_teach.doctor import detectors as dd
 
 LN2 = math.log(2)
@@ -40,13 +41,16 @@ def healthy(n=20, **override):
 
 
 def test_a_healthy_log_fires_nothing():
-    assert dd.run_detectors(healthy()) == []
+    findings, not_run = dc.run_detectors(healthy())
+    assert findings == [] and {c["id"] for c in not_run} == {
+        "zero_learning_rate", "eval_loss_rising", "probe_eos_collapse", "probe_kl_blowup"}  # fmt: skip
 
 
 def test_stuck_at_ln2():
     stuck = dict(loss=round(LN2, 4), rewards__margins=0.0, rewards__chosen=0.0, rewards__rejected=0.0)
     finding = dd.stuck_at_ln2(healthy(**stuck, grad_norm=0.0))
     assert finding.id == "stuck_at_ln2" and finding.causes[0].startswith("beta = 0")
+    assert finding.severity == "error"
     assert dd.stuck_at_ln2(healthy(**stuck)).causes[0].startswith("the policy and the reference are the same")
     assert dd.stuck_at_ln2(healthy()) is None
     assert dd.stuck_at_ln2(healthy(**stuck | {"loss": LN2 - 2 * dd.STUCK_LOSS_TOL})) is None
@@ -133,14 +137,10 @@ def test_step0_not_ln2(first, logging_steps, checked):
 
 
 def test_ids_are_the_fixed_set_and_every_detector_is_run():
-    assert dd.IDS == (
-        "stuck_at_ln2",
-        "non_finite",
-        "zero_grad_norm",
-        "binary_accuracies",
-        "chosen_logps_falling",
-        "margin_explosion",
-        "both_rewards_falling",
-        "step0_not_ln2",
-    )
-    assert [d.__name__ for d in dd.DETECTORS] == list(dd.IDS)
+    assert doctor.IDS == (
+        "stuck_at_ln2", "non_finite", "zero_grad_norm", "binary_accuracies", "chosen_logps_falling",
+        "margin_explosion", "both_rewards_falling", "step0_not_ln2", "zero_learning_rate",
+        "empty_completions", "eval_loss_rising", "loss_spikes", "divergence", "probe_eos_collapse",
+        "probe_kl_blowup",
+    )  # fmt: skip
+    assert [d.__name__ for d in dc.DETECTORS] == list(doctor.IDS)
