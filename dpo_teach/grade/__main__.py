@@ -1,0 +1,5 @@
+"""``python -m dpo_teach.grade``: see :mod:`dpo_teach.grade.cli`."""
+
+from .cli import main
+
+main()
