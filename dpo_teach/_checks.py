@@ -11,9 +11,7 @@ import sys
 
 import numpy as np
 
-# Sums of log-probabilities are <= 0. Allow a hair of rounding above zero, nothing more.
-LOGP_TOLERANCE = 1e-9
-
+LOGP_TOLERANCE = 1e-9  # sums of log-probabilities are <= 0: a hair of rounding above zero, no more
 # What an input must hold, for the messages: kind -> (description, example value).
 EXPECTED = {
     "logps": ("sequence log-probabilities (floats <= 0, one per sequence)", "[-12.3, -8.7]"),
@@ -54,8 +52,8 @@ def check_dtype(name: str, kind: str, dtype, expected: str = "real") -> None:
             f"dropping the imaginary part silently would be wrong; pass {name}.real if the "
             "imaginary part is meant to be 0"
         )
-    if kind not in "biuf":
-        what = {"U": "text", "S": "bytes", "O": "Python object"}.get(kind, "non-numeric")
+    if kind not in "biuf" or (kind == "b" and expected == "lengths"):  # True is not a token count
+        what = {"U": "text", "S": "bytes", "O": "Python object", "b": "boolean"}.get(kind, "non-numeric")
         raise ValueError(
             f"{name} holds {what} values (dtype {dtype_name(dtype)}), not numbers; pass {desc}, "
             f"e.g. {name}={example} (strings are not parsed as numbers)"
@@ -74,7 +72,9 @@ def as_numeric_array(name: str, x, expected: str = "real") -> np.ndarray:
             f"{name} could not be read as an array of numbers ({err}); pass {desc}, "
             f"e.g. {name}={example}, with the same length in every row"
         ) from None
-    check_dtype(name, arr.dtype.kind, arr.dtype, expected)
+    bools = expected == "lengths" and isinstance(x, (list, tuple)) and any(type(v) is bool for v in np.ravel(
+        np.asarray(x, dtype=object)))  # [True, 2] reads as int64: the bool would pass as a length 1
+    check_dtype(name, "b" if bools else arr.dtype.kind, "bool" if bools else arr.dtype, expected)
     return arr
 
 

@@ -106,3 +106,22 @@ def test_tensor_inputs():
         tv.gradient_weights("sigmoid", [1.0, 2.0], ref_logp=0.5)
     with pytest.raises(ValueError, match="margins contains NaN"):
         tv.gradient_weights("sigmoid", [nan])
+
+
+BOOL_LENGTHS = {"array": lambda: np.array([True, True]), "list": lambda: [True, 2], "scalar": lambda: True,
+                "tensor": lambda: torch.tensor([True, True])}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", BOOL_LENGTHS)
+@pytest.mark.parametrize("member", ["length_normalized_dpo_loss", "ipo_loss", "simpo_loss", "rpo_loss"])
+def test_boolean_lengths_are_refused_in_both_twins(member, kind):
+    """Issue 23: True is not a token count (it read as 1); every length argument refuses booleans,
+    with one message in both twins."""
+    messages = set()
+    for mod in (nv, tv):
+        args = {"length_normalized_dpo_loss": lambda b: (*P, b, N, 0.1), "ipo_loss": lambda b: (*P, 0.1, b, N),
+                "simpo_loss": lambda b: (*P[:2], b, N, 0.1, 0.5), "rpo_loss": lambda b: (*P, b, 0.1, 1.0)}  # fmt: skip
+        with pytest.raises(ValueError, match="chosen_lengths holds boolean values") as info:
+            getattr(mod, member)(*args[member](BOOL_LENGTHS[kind]()))
+        messages.add(str(info.value))
+    assert len(messages) == 1, messages

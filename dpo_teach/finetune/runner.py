@@ -62,7 +62,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     from ..gpt2.lab.online import online_stage
     from ..gpt2.models import count_parameters
     from ..gpt2.plots import save_run_plots
-    from ..gpt2.rundir import open_run_dir
+    from ..gpt2.rundir import input_fingerprints, open_run_dir
     from ..runtime import default_device
 
     t_start = time.perf_counter()
@@ -88,6 +88,11 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     settings = {"preset": preset, "model": model_name, "seed": seed, "fast": fast}
     if inputs.changed():  # the offline run's settings stay as they were
         settings["inputs"] = inputs.changed()
+    files = input_fingerprints({"--model": model_name, "--dataset": inputs.dataset, "--reward-model":
+                                inputs.reward_model, "--prompts": inputs.prompts if inputs.prompts != "reviews"
+                                else None})  # fmt: skip
+    if files:  # a resume with an input file's content changed is refused (rundir: "files")
+        settings["files"] = files
     run_dir = open_run_dir(out, settings, ("sft", "pairs"), env)
     torch.manual_seed(seed)
     timings: dict[str, float] = {}

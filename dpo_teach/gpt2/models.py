@@ -133,6 +133,12 @@ def _is_causal(model) -> bool:
     return torch.allclose(logits[0, :-1], logits[1, :-1], rtol=1e-4, atol=1e-5)
 
 
+# a checkpoint whose config maps its classes to Python files of its own (auto_map) is refused
+_REMOTE_CODE = ("its config.json maps the model to Python code shipped with it (auto_map), and dpo_teach "
+                "never runs a checkpoint's own code (trust_remote_code=False); pass a checkpoint of a "
+                "model class built into transformers, such as GPT-2")  # fmt: skip
+
+
 def load_pretrained(name_or_path: str):
     """``(model, tokenizer)`` from a checkpoint directory (or a hub name where the hub is
     reachable), via ``from_pretrained``. The tokenizer gets a pad token if it lacks one.
@@ -153,7 +159,8 @@ def load_pretrained(name_or_path: str):
                                   if (path / n).is_file())  # fmt: skip
     try:
         with quiet_transformers():
-            model, info = AutoModelForCausalLM.from_pretrained(name_or_path, output_loading_info=True)
+            model, info = AutoModelForCausalLM.from_pretrained(name_or_path, output_loading_info=True,
+                                                               trust_remote_code=False)  # fmt: skip
     except OSError as err:
         raise ValueError(
             f"could not load a model from {where} ({_first_line(err)}); pass a directory written "
@@ -163,6 +170,8 @@ def load_pretrained(name_or_path: str):
     except Exception as err:  # corrupt safetensors, an unknown or non-causal model_type, ...
         hint = "a causal LM such as GPT-2 (AutoModelForCausalLM has no class for it)" if isinstance(
             err, ValueError) and "Unrecognized configuration class" in str(err) else _RESAVE  # fmt: skip
+        if "custom code" in str(err) or "trust_remote_code" in str(err):
+            hint = _REMOTE_CODE
         raise ValueError(f"could not load the model from {weights_at} ({_first_line(err)}); "
                          f"{hint}") from None  # fmt: skip
     missing = sorted(set(info.get("missing_keys", ())) | {str(k) for k in info.get("mismatched_keys", ())})
@@ -181,7 +190,7 @@ def load_pretrained(name_or_path: str):
             "a decoder-only language model such as GPT-2"
         )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
     except Exception as err:  # garbage tokenizer.json, missing files, ...
         raise ValueError(f"could not load the tokenizer from {tokenizer_at} ({_first_line(err)}); save it "
                          "there with tokenizer.save_pretrained(dir)") from None  # fmt: skip

@@ -108,10 +108,12 @@ def load_reward_model(name_or_path: str, label: str | int | None = None, device=
     try:
         with quiet_transformers():
             model, info = AutoModelForSequenceClassification.from_pretrained(
-                str(name_or_path), output_loading_info=True)  # fmt: skip
-        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+                str(name_or_path), output_loading_info=True, trust_remote_code=False)  # fmt: skip
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
     except Exception as err:  # no such directory or repo, offline, no classifier class for the model
         first = (str(err).strip().splitlines() or [""])[0][:300]
+        if "custom code" in str(err) or "trust_remote_code" in str(err):
+            first += "; it ships its own model code (auto_map), which is never run (trust_remote_code=False)"
         raise ValueError(
             f"could not load a sequence classifier and its tokenizer from {where} "
             f"({type(err).__name__}: {first}); pass a directory written by save_pretrained "

@@ -27,7 +27,10 @@ Message lists: the shared leading messages.
 ``max_length`` tokens (a cut completion loses its EOS). Rows are dropped, and counted per reason
 in :attr:`PreferenceData.dropped`, when chosen and rejected are the same text, a completion is
 empty, the prompt alone fills ``max_length`` (no completion token would be left), or the two
-completions become identical once cut. Malformed rows (missing keys, wrong types) are errors.
+completions become identical once cut, and (``dedupe``, as the fine-tune reads a dataset) when the
+pair's tokens equal an earlier row's. Malformed rows (missing keys, wrong types) are errors; rows
+that parse but look misread (a column no format reads, a prompt repeated inside the completions)
+are kept and named in :attr:`PreferenceData.warnings`.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 __all__ = ["FORMATS", "PreferenceData", "detect_format", "split_implicit_prompt", "render_conversation",
-           "encode_prompt_completion", "tokenize_preferences", "load_preference_data"]  # fmt: skip
+           "encode_prompt_completion", "shape_warnings", "tokenize_preferences", "load_preference_data"]  # fmt: skip
 
 FORMATS = ("standard", "conversational", "implicit", "conversational_implicit")
 DROP_REASONS = {
@@ -46,6 +49,7 @@ DROP_REASONS = {
     "empty_prompt": "the prompt is empty and the tokenizer has no BOS token to start it",
     "prompt_too_long": "the prompt alone fills max_length, so no completion token is left",
     "same_after_truncation": "chosen and rejected are identical after truncation",
+    "duplicate": "the same pair (prompt, chosen, rejected tokens) as an earlier row",
 }
 
 
@@ -60,6 +64,8 @@ class PreferenceData:
     n_rows: int  # rows read
     n_truncated: int  # pairs kept with at least one sequence cut to max_length
     dropped: dict[str, int]  # reason (a key of DROP_REASONS) -> rows dropped
+    rows: list[int] = dataclasses.field(default_factory=list)  # the row (0-based) each pair came from
+    warnings: list[str] = dataclasses.field(default_factory=list)  # read, but perhaps not as meant
 
     def summary(self) -> str:
         """One line: rows read, pairs kept, and every drop with its reason."""
@@ -176,16 +182,38 @@ def _as_texts(row: dict, fmt: str, tokenizer):
     return prompt_text, chosen_text, rejected_text, True
 
 
-def tokenize_preferences(rows: Sequence[dict], tokenizer, max_length: int | None = None) -> PreferenceData:
+def shape_warnings(rows: Sequence[dict], fmt: str) -> list[str]:
+    """What in ``rows`` was read but perhaps not as meant: columns no format reads (a prompt under
+    another name, e.g. ``question``), and standard rows whose completions repeat their prompt."""
+    used = {"prompt", "chosen", "rejected"} if fmt in ("standard", "conversational") else {"chosen", "rejected"}
+    unused = sorted({str(k) for row in rows for k in row} - used)
+    found = []
+    if unused:
+        found.append(f"column(s) {', '.join(map(repr, unused))} are not read: the {fmt} format reads "
+                     f"{', '.join(sorted(used))}; if one of them holds the prompt, rename it 'prompt'")  # fmt: skip
+    if fmt == "standard":
+        repeated = [i for i, r in enumerate(rows) if r["prompt"].strip() and all(
+            r[k].lstrip().startswith(r["prompt"].strip()) for k in ("chosen", "rejected"))]  # fmt: skip
+        if repeated:
+            found.append(f"{len(repeated)} of {len(rows)} rows repeat their prompt at the start of chosen and "
+                         f"rejected (row {repeated[0]} first), so the prompt is read twice; the standard "
+                         "format's chosen/rejected hold only the completion: strip the prompt from them, "
+                         "or drop the 'prompt' column (implicit format)")  # fmt: skip
+    return found
+
+
+def tokenize_preferences(rows: Sequence[dict], tokenizer, max_length: int | None = None,
+                         dedupe: bool = False) -> PreferenceData:  # fmt: skip
     """Rows in any TRL format (:func:`detect_format`) -> :class:`PreferenceData` (see the module
-    docstring for the tokenisation, truncation and drop policy)."""
+    docstring for the tokenisation, truncation and drop policy). ``dedupe``: drop a pair whose
+    tokens equal an earlier one's (counted as ``duplicate``), so a split cannot hold it twice."""
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
                                    or max_length < 2):  # fmt: skip
         raise ValueError(f"max_length must be None or an integer >= 2 (a prompt token and a completion "
                          f"token), got {max_length!r}")  # fmt: skip
     fmt = detect_format(rows)
-    pairs, prompts, dropped, n_truncated = [], [], Counter(), 0
-    for row in rows:
+    pairs, prompts, dropped, n_truncated, kept, seen = [], [], Counter(), 0, [], set()
+    for index, row in enumerate(rows):
         texts = _as_texts(row, fmt, tokenizer)
         if isinstance(texts, str):
             dropped[texts] += 1
@@ -204,10 +232,17 @@ def tokenize_preferences(rows: Sequence[dict], tokenizer, max_length: int | None
                 if chosen_ids == rejected_ids:
                     dropped["same_after_truncation"] += 1
                     continue
+        key = (tuple(prompt_ids), tuple(chosen_ids), tuple(rejected_ids))
+        if dedupe and key in seen:
+            dropped["duplicate"] += 1
+            continue
+        seen.add(key)
         pairs.append({"prompt_ids": prompt_ids, "chosen_ids": chosen_ids, "rejected_ids": rejected_ids})
         prompts.append(prompt)
+        kept.append(index)
     return PreferenceData(pairs, prompts, fmt, len(rows), n_truncated,
-                          {k: dropped[k] for k in DROP_REASONS if dropped[k]})  # fmt: skip
+                          {k: dropped[k] for k in DROP_REASONS if dropped[k]}, kept,
+                          shape_warnings(rows, fmt))  # fmt: skip
 
 
 def load_preference_data(
@@ -219,11 +254,12 @@ def load_preference_data(
     max_rows: int | None = None,
 ) -> PreferenceData:
     """Read ``source`` (a hub name, a ``save_to_disk`` directory, a JSON / JSONL / Parquet file;
-    :func:`dpo_teach.gpt2.hub.sources.load_rows`) and tokenise it (:func:`tokenize_preferences`).
-    Raises ``ValueError`` when no pair is left, naming why the rows were dropped."""
+    :func:`dpo_teach.gpt2.hub.sources.load_rows`) and tokenise it (:func:`tokenize_preferences`,
+    duplicate pairs dropped). Raises ``ValueError`` when no pair is left, naming why the rows
+    were dropped."""
     from .sources import load_rows
 
-    data = tokenize_preferences(load_rows(source, split, config, max_rows), tokenizer, max_length)
+    data = tokenize_preferences(load_rows(source, split, config, max_rows), tokenizer, max_length, dedupe=True)
     if not data.pairs:
         raise ValueError(f"{source}: no preference pair is left ({data.summary()}); fix the data or "
                          "raise --max-length")  # fmt: skip

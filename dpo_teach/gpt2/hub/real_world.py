@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
+from pathlib import Path
 
 __all__ = ["Inputs", "DEFAULT_MAX_LENGTH", "MAX_NEW_TOKENS", "load_judge", "pair_rows", "dataset_pairs",
            "max_length_for", "add_input_arguments", "inputs_from_args"]  # fmt: skip
@@ -26,6 +27,7 @@ __all__ = ["Inputs", "DEFAULT_MAX_LENGTH", "MAX_NEW_TOKENS", "load_judge", "pair
 DEFAULT_MAX_LENGTH = 1024  # tokens of prompt + completion, as TRL's DPOConfig.max_length
 MAX_NEW_TOKENS = 32  # tokens sampled per completion (pairs and evaluation)
 HOLDOUT_SHARE = 0.1  # without an eval split, this share of a dataset's pairs is held out
+MAX_COMPLETIONS_PER_PROMPT = 16  # K: the paper samples 4; 16 already gives 120 pairs a prompt (all)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +71,11 @@ class Inputs:
 
         if self.labeling not in LABELINGS or self.pairs not in PAIRINGS:
             raise ValueError(f"labeling must be one of {LABELINGS} and pairs one of {PAIRINGS}")
-        if self.completions_per_prompt < 2:
-            raise ValueError("--completions-per-prompt must be >= 2: a pair needs two completions")
+        k, most = self.completions_per_prompt, MAX_COMPLETIONS_PER_PROMPT
+        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= most:
+            raise ValueError(f"--completions-per-prompt must be an integer in [2, {most}] (a pair needs two "
+                             f"completions; {most} already gives {most * (most - 1) // 2} pairs a prompt "
+                             f"with --pairs all), got {k!r}")  # fmt: skip
         if self.dataset is not None and self.prompts != "reviews":
             raise ValueError("--dataset and --prompts are two sources of training data; pass one of them")
         if self.prompts != "reviews" and self.reward_model is None:
@@ -81,6 +86,14 @@ class Inputs:
                              "prompts are already openings")  # fmt: skip
         if self.reward_label is not None and self.reward_model is None:
             raise ValueError("--reward-label names an output of --reward-model; pass --reward-model too")
+        for flag, source, split in (("--dataset-split", self.dataset, self.dataset_split),
+                                    ("--dataset-eval-split", self.dataset, self.dataset_eval_split),
+                                    ("--prompt-split", self.prompts, self.prompt_split)):  # fmt: skip
+            if split not in (None, "train") and source is not None and Path(source).expanduser().is_file():
+                raise ValueError(f"{flag} {split} names a split, but {source} is one file, which has none; "
+                                 "drop it: the fine-tune holds out a seeded share of the file's rows and "
+                                 "logs which (or pass a hub dataset or save_to_disk directory with that "
+                                 "split)")  # fmt: skip
 
 
 def max_length_for(inputs: Inputs, model) -> int:
@@ -123,25 +136,40 @@ def pair_rows(ref_model, tokenizer, prompts, score, inputs: Inputs, seed: int, l
                              "fits the model; cut them with --prompt-tokens (e.g. 2-8)")  # fmt: skip
         prompts = kept
     k = inputs.completions_per_prompt
+    n_pairs = len(prompts) * (k * (k - 1) // 2 if inputs.pairs == "all" else 1)
+    log(f"      sampling {k} completions for each of {len(prompts)} prompts ({k * len(prompts)} samples of "
+        f"<= {MAX_NEW_TOKENS} tokens -> at most {n_pairs} pairs)")  # fmt: skip
     return sample_and_label(ref_model, tokenizer, prompts, score, k, inputs.labeling, inputs.pairs, seed=seed,
                             max_new_tokens=MAX_NEW_TOKENS)  # fmt: skip
 
 
 def dataset_pairs(inputs: Inputs, tokenizer, max_length: int, n_eval: int, seed: int, log=print):
     """``(train, held_out)``, each ``(token_pairs, prompt_texts)``: the dataset read and tokenised
-    (:func:`~.preference_data.load_preference_data`, its summary logged) and the pairs held out for
-    evaluation: the first ``n_eval`` of ``--dataset-eval-split``, else a seeded ``min(n_eval, 10 %)``
-    of the pairs (at least one; the rest train)."""
+    (:func:`~.preference_data.load_preference_data`: duplicate pairs dropped before the split, its
+    summary and warnings logged) and the pairs held out for evaluation: the first ``n_eval`` of
+    ``--dataset-eval-split`` (training pairs equal to one of them dropped), else a seeded
+    ``min(n_eval, 10 %)`` of the pairs (at least one; the rest train). The log names the rows held out."""
     from .preference_data import load_preference_data
 
-    data = load_preference_data(inputs.dataset, tokenizer, inputs.dataset_split, inputs.dataset_config,
-                                max_length, inputs.max_rows)  # fmt: skip
-    log(f"      {inputs.dataset} [{inputs.dataset_split}]: {data.summary()}")
+    def read(split):
+        data = load_preference_data(inputs.dataset, tokenizer, split, inputs.dataset_config, max_length,
+                                    inputs.max_rows)  # fmt: skip
+        log(f"      {inputs.dataset} [{split}]: {data.summary()}")
+        for warning in data.warnings:
+            log(f"      warning: {warning}")
+        return data
+
+    data = read(inputs.dataset_split)
     if inputs.dataset_eval_split is not None:
-        held = load_preference_data(inputs.dataset, tokenizer, inputs.dataset_eval_split,
-                                    inputs.dataset_config, max_length, inputs.max_rows)  # fmt: skip
-        log(f"      {inputs.dataset} [{inputs.dataset_eval_split}]: {held.summary()}")
-        return (data.pairs, data.prompts), (held.pairs[:n_eval], held.prompts[:n_eval])
+        held = read(inputs.dataset_eval_split)
+        n_held = min(n_eval, len(held.pairs))
+        held_keys = {_pair_key(p) for p in held.pairs[:n_held]}
+        train = [i for i, p in enumerate(data.pairs) if _pair_key(p) not in held_keys]
+        if len(train) < len(data.pairs):
+            log(f"      dropped {len(data.pairs) - len(train)} training pairs that are also held out")
+        log(f"      held out rows {_rows(held.rows[:n_held])} of [{inputs.dataset_eval_split}]")
+        return ([data.pairs[i] for i in train], [data.prompts[i] for i in train]), (
+            held.pairs[:n_held], held.prompts[:n_held])  # fmt: skip
     n = len(data.pairs)
     n_held = min(n_eval, max(1, int(HOLDOUT_SHARE * n))) if n >= 2 else 0
     if n_held == 0:
@@ -150,9 +178,19 @@ def dataset_pairs(inputs: Inputs, tokenizer, max_length: int, n_eval: int, seed:
     order = list(range(n))
     random.Random(seed).shuffle(order)
     held, train = sorted(order[:n_held]), sorted(order[n_held:])
-    log(f"      held out {n_held} of {n} pairs for evaluation (seeded; --dataset-eval-split to choose)")
+    log(f"      held out {n_held} of {n} pairs for evaluation (seeded by --seed): rows "
+        f"{_rows([data.rows[i] for i in held])} of {inputs.dataset} (0-based, in file order)")  # fmt: skip
     pick = lambda idx: ([data.pairs[i] for i in idx], [data.prompts[i] for i in idx])  # noqa: E731
     return pick(train), pick(held)
+
+
+def _pair_key(pair: dict) -> tuple:
+    return tuple(tuple(pair[k]) for k in ("prompt_ids", "chosen_ids", "rejected_ids"))
+
+
+def _rows(indices, shown: int = 12) -> str:
+    text = ", ".join(str(i) for i in indices[:shown])
+    return text + (f" and {len(indices) - shown} more" if len(indices) > shown else "")
 
 
 def add_input_arguments(parser, at_least_one) -> None:
@@ -167,10 +205,13 @@ def add_input_arguments(parser, at_least_one) -> None:
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
 
-    def count(low):
+    def count(low, high=None):
         def parse(text):
             if not text.strip().isdigit() or int(text) < low:
                 raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= {low}")
+            if high is not None and int(text) > high:
+                raise argparse.ArgumentTypeError(f"{text} is more than {high} (the paper samples 4; {high} "
+                                                 f"gives {high * (high - 1) // 2} pairs a prompt)")  # fmt: skip
             return int(text)
 
         return parse
@@ -195,8 +236,8 @@ def add_input_arguments(parser, at_least_one) -> None:
                    help="texts per reward-model forward pass")  # fmt: skip
     g.add_argument("--labeling", choices=LABELINGS, default="better",
                    help="better: the higher score is chosen; bt: a Bradley-Terry draw")  # fmt: skip
-    g.add_argument("--completions-per-prompt", type=count(2), default=2, metavar="K",
-                   help="samples per prompt (the paper: 4)")  # fmt: skip
+    g.add_argument("--completions-per-prompt", type=count(2, MAX_COMPLETIONS_PER_PROMPT), default=2, metavar="K",
+                   help=f"samples per prompt, 2 to {MAX_COMPLETIONS_PER_PROMPT} (the paper: 4)")  # fmt: skip
     g.add_argument("--pairs", choices=PAIRINGS, default="all",
                    help="all pairs of the K samples (the paper: 6 of 4), or best-worst (one)")  # fmt: skip
     g.add_argument("--sft-steps", type=count(0), default=None, metavar="N",

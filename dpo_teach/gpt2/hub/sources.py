@@ -15,7 +15,8 @@ a hub name such as ``stanfordnlp/imdb``     ``datasets.load_dataset(name, config
 ==========================================  ==================================================
 
 ``datasets`` (and ``pyarrow``) are imported only when a source needs them. Every failure is a
-``ValueError`` naming the source and the fix.
+``ValueError`` naming the source and the fix: a file names no split (it has none), a ``.json`` file
+is one array of rows (not one object of columns), and no dataset's own code is ever run.
 """
 
 from __future__ import annotations
@@ -42,17 +43,30 @@ def _datasets():
 def _json_rows(path: Path) -> list:
     """A JSON array of objects, or JSON Lines (one object per non-blank line)."""
     text = path.read_text(encoding="utf-8-sig")
-    if path.suffix == ".json" and text.lstrip().startswith("["):
+    shape = ("write one JSON array of row objects ([{\"prompt\": ..., ...}, ...]) or JSON Lines (one "
+             "object per line)")  # fmt: skip
+    if path.suffix == ".json" and text.lstrip().startswith(("[", "{")):
         try:
-            return json.loads(text)
+            whole = json.loads(text)
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply to read; {shape}") from None
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err}); write one JSON array of objects, "
-                             "or JSON Lines (one object per line)") from None  # fmt: skip
+            if text.lstrip().startswith("["):
+                raise ValueError(f"{path}: not valid JSON ({err}); {shape}") from None
+            whole = None  # perhaps JSON Lines saved as .json: read line by line below
+        if isinstance(whole, list):
+            return whole
+        if isinstance(whole, dict):  # one object: a dict of columns (pandas' to_json) or a single row
+            columns = ", ".join(repr(k) for k in list(whole)[:5])
+            raise ValueError(f"{path} holds one JSON object (keys {columns}), not rows; {shape}")
     rows = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
                 rows.append(json.loads(line))
+            except RecursionError:
+                raise ValueError(f"{path}, line {lineno}: JSON nested too deeply to read; JSON Lines "
+                                 "hold one flat JSON object per line") from None  # fmt: skip
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}, line {lineno}: not valid JSON ({err.msg}); JSON Lines "
                                  "hold one JSON object per line") from None  # fmt: skip
@@ -109,6 +123,10 @@ def load_rows(
         raise ValueError(f"{path}: no such file or directory; check the path (or pass a hub dataset "
                          "name such as stanfordnlp/imdb)")  # fmt: skip
     if path.is_file():
+        if split not in (None, "train"):  # a file has no splits: its rows are all there is
+            raise ValueError(f"{path} is one file, which has no split {split!r}; drop the split (the "
+                             "fine-tune then holds out a seeded share of the rows), or pass a hub "
+                             "dataset or save_to_disk directory that has that split")  # fmt: skip
         rows = _file_rows(path)
     else:
         datasets = _datasets()
@@ -117,7 +135,8 @@ def load_rows(
             if looks_local and any((path / n).is_file() for n in ("dataset_dict.json", "state.json")):
                 data = _pick_split(datasets.load_from_disk(str(path)), split, where)
             else:
-                data = datasets.load_dataset(str(path) if looks_local else text, config, split=split)
+                data = datasets.load_dataset(str(path) if looks_local else text, config, split=split,
+                                             trust_remote_code=False)  # fmt: skip  (never run its script)
         except ValueError as err:
             if "has no split" in str(err):
                 raise
