@@ -82,7 +82,7 @@ def _held_out_logps(model, pairs, pad_token_id):
 def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, loss_type: str, sizes, *,
                  seed: int = 0, ref_logps=None, ref_samples=None, train_logps=None,
                  **settings) -> dict:  # fmt: skip
-    """Train ``loss_type`` from a copy of ``ref_model`` (the SFT model) with ``settings`` (``beta`` and
+    r"""Train ``loss_type`` from a copy of ``ref_model`` (the SFT model) with ``settings`` (``beta`` and
     the member's DPOConfig options) at ``sizes`` (:func:`~.recipe.sizes_for`); returns the row.
 
     ``ref_logps``: the reference's held-out ``(chosen, rejected)`` log-probs, and ``ref_samples``:
@@ -91,7 +91,9 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     ``loss_type``, the settings, ``reference`` (whether the member used one), ``reward_accuracy``
     (held-out pairs with :math:`h > 0`, summed log-ratios, the same yardstick for every member),
     ``margin_median`` (median held-out :math:`h`), ``chosen_logp_change`` and
-    ``rejected_logp_change`` (mean held-out change vs the reference, nats), ``chosen_fell`` (share
+    ``rejected_logp_change`` (mean held-out change vs the reference, nats), ``heldout_dpo_loss``
+    (:math:`-\log\sigma(\beta h)` averaged over the held-out pairs, at the member's beta),
+    ``chosen_fell`` (share
     of held-out pairs whose chosen log-prob fell), the sample metrics of
     :func:`~.evaluate.evaluate_samples`, ``train_seconds`` and ``history``.
     """
@@ -117,6 +119,8 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
         **settings,
         "reference": uses_reference,
         "reward_accuracy": float((h > 0).float().mean()),
+        # the DPO loss on held-out pairs at this beta: what a practitioner can tune on
+        "heldout_dpo_loss": float(-torch.nn.functional.logsigmoid(settings.get("beta", 1.0) * h).mean()),
         "margin_median": float(h.median()),
         "chosen_logp_change": float((pol_c - ref_c).mean()),
         "rejected_logp_change": float((pol_r - ref_r).mean()),

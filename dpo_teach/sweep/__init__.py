@@ -1,0 +1,12 @@
+"""Sweeps: every GPT-2 comparison over seeds, resumable (``python -m dpo_teach.sweep EXPERIMENT``).
+
+The course's GPT-2 claims rest on several seeds, each setting tuned alike; the runs are recorded
+in ``results/EXPERIMENT.json`` (with their provenance) and the notebooks read them at full size.
+Files, in the order a sweep uses them:
+
+``experiments``  the experiments: their settings and how one setting runs on one seed
+``runner``       seeds split over worker processes, one world per seed, each run recorded at once
+``records``      the results file: provenance, locked atomic appends, finished runs skipped
+``stats``        mean and 95 % t-interval over seeds; paired differences between settings
+``cli``          the command line (``__main__`` runs it)
+"""

@@ -1,0 +1,114 @@
+r"""The sweeps' experiments: each is a list of settings and one function that runs a setting on a seed.
+
+- ``default_recipe``: ``python -m dpo_teach.finetune --seed N`` exactly as a user runs it (a
+  subprocess), scored against its printed targets (held-out accuracy >= 0.8, win rate >= 0.7,
+  valid >= 0.9). Default seeds 100-119: seeds the recipe was never tuned on.
+- ``family``: every DPO-family member on one world per seed (notebook 06 §5), at the betas of
+  :func:`~dpo_teach.gpt2.lab.family_runs.member_settings` (rules, none tuned on the true reward).
+- ``beta_lr``: DPO over a beta x learning-rate grid (which beta and learning rate?), each cell
+  scored on the held-out pairs (accuracy, the DPO loss: what a practitioner has) and on the true
+  reward (what they do not have).
+
+A setting trained on a world (``family``, ``beta_lr``) shares the seed's SFT model, pairs and
+reference samples with every other setting of that seed (:func:`~dpo_teach.gpt2.lab.world.build_world`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["Experiment", "EXPERIMENTS", "TARGETS", "meets_targets"]
+
+TARGETS = {"reward_accuracy": 0.8, "win_rate_vs_reference": 0.7, "valid_rate_policy": 0.9}
+DROP = ("history", "samples")  # per-step logs and texts stay out of the results file
+
+
+def meets_targets(metrics: dict) -> bool:
+    """The fine-tune's printed targets, all met."""
+    return all(metrics.get(k) is not None and metrics[k] >= v for k, v in TARGETS.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    name: str
+    settings: Callable[[bool], list[dict]]  # fast -> the settings
+    seeds: tuple[int, ...]  # default seeds
+    run: Callable  # (setting, seed, fast, world) -> metrics
+    needs_world: bool
+
+
+def _finetune(setting: dict, seed: int, fast: bool, world=None) -> dict:
+    """One ``python -m dpo_teach.finetune`` run in a temporary directory; its ``eval`` block."""
+    with tempfile.TemporaryDirectory(prefix="dpo_teach_sweep_") as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "dpo_teach.finetune", "--seed", str(seed), "--output-dir", str(out),
+               "--no-progress", "--preset", setting.get("preset", "tiny")]  # fmt: skip
+        if fast:
+            cmd.append("--fast")
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"the fine-tune failed on seed {seed}: {done.stderr.strip()[-500:]}")
+        metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    result = dict(metrics["eval"])
+    result["meets_targets"] = meets_targets(result)
+    result["wall_seconds"] = metrics["timings"]["wall_seconds"]
+    return result
+
+
+def _member(setting: dict, seed: int, fast: bool, world) -> dict:
+    from ..gpt2.lab.family_runs import train_member
+
+    options = {k: v for k, v in setting.items() if k not in ("loss_type", "learning_rate")}
+    sizes = world.sizes
+    if "learning_rate" in setting:
+        sizes = dataclasses.replace(sizes, dpo_learning_rate=setting["learning_rate"])
+    row = train_member(world.ref_model, world.tokenizer, world.train_pairs, world.eval_pairs,
+                       world.eval_prompts, setting["loss_type"], sizes, **world.member_kwargs(),
+                       **options)  # fmt: skip
+    return {k: v for k, v in row.items() if k not in DROP}
+
+
+def _family_settings(fast: bool) -> list[dict]:
+    from ..numpy_variants import LOSSES
+
+    return [{"loss_type": name} for name in LOSSES]
+
+
+def _family(setting: dict, seed: int, fast: bool, world) -> dict:
+    """A member at :func:`member_settings`' beta; the DPO margin it needs is the world's own
+    sigmoid run (trained once per world and kept on it)."""
+    from ..gpt2.lab.family_runs import member_settings
+    from ..gpt2.recipe import DEFAULT_BETA
+
+    if not hasattr(world, "dpo_row"):  # DPO first: its held-out margin sets IPO's beta
+        world.dpo_row = _member({"loss_type": "sigmoid", "beta": DEFAULT_BETA}, seed, fast, world)
+        margin = world.dpo_row["margin_median"]
+        world.dpo_margin = max(margin, 0.1) if fast else margin  # fast: a few steps may leave it <= 0
+    if setting["loss_type"] == "sigmoid":
+        return world.dpo_row | {"dpo_margin": world.dpo_margin}
+    options = member_settings(world.dpo_margin, world.mean_tokens)[setting["loss_type"]]
+    return _member({**setting, **options}, seed, fast, world) | {"dpo_margin": world.dpo_margin}
+
+
+BETAS, LEARNING_RATES = (0.5, 1.0, 2.0, 4.0), (2.5e-4, 5e-4, 1e-3)
+
+
+def _grid(fast: bool) -> list[dict]:
+    betas, rates = (BETAS[1:3], LEARNING_RATES[1:2]) if fast else (BETAS, LEARNING_RATES)
+    return [{"loss_type": "sigmoid", "beta": b, "learning_rate": lr} for b in betas for lr in rates]
+
+
+EXPERIMENTS = {
+    "default_recipe": Experiment("default_recipe", lambda fast: [{"preset": "tiny"}], tuple(range(100, 120)),
+                                 _finetune, needs_world=False),  # fmt: skip
+    "family": Experiment("family", _family_settings, tuple(range(5)), _family, needs_world=True),
+    "beta_lr": Experiment("beta_lr", _grid, tuple(range(5)), _member, needs_world=True),
+}

@@ -1,0 +1,116 @@
+"""The sweep runner: intervals that match Student's t, a results file that survives a kill and is
+never mistaken for another, and a resumable run that skips what it has recorded."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import pytest
+
+from dpo_teach.sweep import cli, experiments, records, runner, stats
+
+
+def test_t_quantiles_match_the_table_and_its_tail():
+    assert stats.t_quantile(4) == 2.776  # 5 seeds
+    assert abs(stats.t_quantile(31) - 2.0395) < 1e-3 and abs(stats.t_quantile(120) - 1.9799) < 1e-3
+    assert stats.t_quantile(1000) > 1.96 > stats.t_quantile(10**7) - 1e-3
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        stats.t_quantile(0)
+
+
+def test_mean_interval_is_mean_plus_minus_t_s_over_root_n():
+    values = [0.71, 0.69, 0.75, 0.66, 0.73]
+    iv = stats.mean_interval(values)
+    half = 2.776 * statistics.stdev(values) / math.sqrt(5)
+    assert abs(iv.mean - statistics.fmean(values)) < 1e-12 and abs(iv.high - iv.mean - half) < 1e-12
+    wrong = 1.96 * statistics.stdev(values) / math.sqrt(5)  # the normal's 1.96 at n = 5 is too narrow
+    assert abs((iv.high - iv.mean) - wrong) > 0.01
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.mean_interval([0.5])
+
+
+def test_paired_difference_resolves_what_the_unpaired_intervals_cannot():
+    # a seed's luck moves both settings together; a constant gap of 0.02 under it
+    base = {0: 0.50, 1: 0.70, 2: 0.60, 3: 0.80, 4: 0.55}
+    a = {s: v + 0.02 + 0.001 * (s % 2) for s, v in base.items()}
+    paired = stats.paired_difference(a, base)
+    assert paired.excludes_zero and paired.low > 0
+    lone_a, lone_b = stats.mean_interval(list(a.values())), stats.mean_interval(list(base.values()))
+    assert lone_a.low < lone_b.high  # side by side the intervals overlap: not resolved that way
+    assert not stats.paired_difference(base, base).excludes_zero
+    with pytest.raises(ValueError, match="common seeds"):
+        stats.paired_difference({0: 1.0}, {1: 1.0})
+
+
+def test_records_add_skip_and_refuse(tmp_path):
+    path = tmp_path / "x.json"
+    records.add_run(path, "x", {"beta": 1.0}, 0, {"acc": 0.9, "kl": float("nan")}, 1.5)
+    records.add_run(path, "x", {"beta": 1.0}, 0, {"acc": 0.1}, 1.0)  # already there: kept as it was
+    record = records.load(path, "x")
+    assert len(record["runs"]) == 1 and record["runs"][0]["metrics"] == {"acc": 0.9, "kl": None}
+    assert record["provenance"]["experiment"] == "x" and "torch" in record["provenance"]["versions"]
+    assert records.run_key({"beta": 1.0}, 0) in records.finished_keys(record)
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".x.json.*tmp*"))
+    with pytest.raises(records.RecordError, match="holds experiment 'x'"):
+        records.load(path, "y")
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    with pytest.raises(records.RecordError, match="not a sweep results file"):
+        records.add_run(tmp_path / "other.json", "other", {}, 0, {}, 0.0)
+    assert (tmp_path / "other.json").read_text() == '{"a": 1}'  # not ours: untouched
+
+
+def test_parse_seeds():
+    assert cli.parse_seeds("0-4") == [0, 1, 2, 3, 4] and cli.parse_seeds("3,1,1-2") == [1, 2, 3]
+    for bad in ("", "a", "4-2", "-1", "0-5000"):
+        with pytest.raises(Exception, match="seed"):
+            cli.parse_seeds(bad)
+
+
+def test_a_sweep_resumes_and_skips_recorded_runs(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def fake_run(setting, seed, fast, world):
+        calls.append((setting["k"], seed))
+        return {"reward_accuracy": 0.5 + 0.1 * setting["k"] + 0.01 * seed}
+
+    settings = lambda fast: [{"k": 0}, {"k": 1}]  # noqa: E731
+    fake = experiments.Experiment("fake", settings, (0, 1, 2), fake_run, needs_world=False)
+    monkeypatch.setitem(experiments.EXPERIMENTS, "fake", fake)
+    monkeypatch.setattr(runner, "EXPERIMENTS", experiments.EXPERIMENTS)
+    results = tmp_path / "results"
+    # a run recorded before a kill
+    records.add_run(results / "fake.json", "fake", {"k": 0}, 1, {"reward_accuracy": 0.51}, 0.1)
+    assert runner.pending("fake", [0, 1, 2], results / "fake.json", False)[1] == [{"k": 1}]
+    runner.run_sweep("fake", [0, 1, 2], results, jobs=1, log=lambda *_: None)
+    assert sorted(calls) == [(0, 0), (0, 2), (1, 0), (1, 1), (1, 2)]  # (k=0, seed 1) was recorded: skipped
+    runner.run_sweep("fake", [0, 1, 2], results, jobs=1, log=lambda *_: None)
+    assert len(calls) == 5  # everything recorded: nothing runs again
+    record = json.loads((results / "fake.json").read_text())
+    assert len(record["runs"]) == 6
+    text = cli.summary(record, metrics=("reward_accuracy",))
+    assert '{"k": 1}: 3 seeds' in text and "(n=3)" in text
+
+
+def test_the_cli_refuses_bad_input(tmp_path, capsys):
+    (tmp_path / "beta_lr.json").write_text("not json")
+    assert cli.main(["beta_lr", "--results", str(tmp_path), "--summary"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert (tmp_path / "beta_lr.json").read_text() == "not json"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["no_such_experiment"])
+    assert exit_info.value.code == 2
+
+
+def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
+    """The beta x lr grid in fast mode on one seed: both settings share the seed's world."""
+    path = runner.run_sweep("beta_lr", [0], tmp_path, jobs=1, fast=True, log=lambda *_: None)
+    record = records.load(path, "beta_lr")
+    assert [r["setting"]["beta"] for r in record["runs"]] == [1.0, 2.0]
+    for r in record["runs"]:
+        assert 0.0 <= r["metrics"]["reward_accuracy"] <= 1.0 and r["metrics"]["heldout_dpo_loss"] > 0
+        assert "history" not in r["metrics"]
+    # the same world: the reference's samples (hence its true reward) are identical across settings
+    refs = {r["metrics"]["true_reward_reference"] for r in record["runs"]}
+    assert len(refs) == 1
