@@ -40,6 +40,7 @@ _REF, _R, _PI = (
 OBJECTIVE = float(_PI @ _R - ex.inputs.OBJECTIVE_BETA * np.sum(_PI * np.log(_PI / _REF)))
 LOG_Z = math.log(float(_REF @ np.exp(_R / ex.inputs.OBJECTIVE_BETA)))
 P_SHIFT = 1 / (1 + math.exp(-(ex.inputs.SHIFT_REWARDS[0][0] - ex.inputs.SHIFT_REWARDS[0][2])))
+SHIFTED_TABLE = np.array(ex.inputs.SHIFT_REWARDS) + np.array(ex.inputs.SHIFT_F)[:, None]
 
 RIGHT = {
     "implicit_reward": (ex.check_implicit_reward, (B * math.log(0.6 / 0.5), B * math.log(0.4 / 0.5))),
@@ -57,7 +58,7 @@ RIGHT = {
     "sequence_logps": (ex.check_sequence_logps, (sequence_logps,)),
     "kl": (ex.check_kl_when_beta_doubles, (kl_optimal(0.5), kl_optimal(1.0))),
     "objective_identity": (ex.check_objective_identity, (OBJECTIVE, LOG_Z)),
-    "shift_invariance": (ex.check_shift_invariance, (P_SHIFT, P_SHIFT)),
+    "shift_invariance": (ex.check_shift_invariance, (SHIFTED_TABLE, P_SHIFT, P_SHIFT)),
     "ipo_loss": (ex.check_ipo_loss, (ipo_loss,)),
 }
 

@@ -24,7 +24,8 @@ TABLE, F = np.array(inputs.SHIFT_REWARDS), inputs.SHIFT_F
 OBJECTIVE = float(PI @ R - BETA * np.sum(PI * np.log(PI / REF)))  # E_pi[r] - beta KL(pi || pi_ref)
 LOG_Z = math.log(float(REF @ np.exp(R / BETA)))  # log sum_y pi_ref(y) e^{r(y)/beta}
 P_BEFORE = 1 / (1 + math.exp(-(TABLE[0, 0] - TABLE[0, 2])))  # sigma(r(x_1, y_1) - r(x_1, y_3))
-SHIFTED = TABLE[0] + F[0]
+SHIFTED_TABLE = TABLE + np.array(F)[:, None]  # r'(x, y) = r(x, y) + f(x), every answer of each prompt
+SHIFTED = SHIFTED_TABLE[0]
 P_AFTER = 1 / (1 + math.exp(-(SHIFTED[0] - SHIFTED[2])))
 
 
@@ -44,8 +45,9 @@ RIGHT = {
     "10 floats": (ex.check_objective_identity, (OBJECTIVE, LOG_Z)),
     "10 numpy and torch": (ex.check_objective_identity, (np.float64(OBJECTIVE), torch.tensor(LOG_Z))),
     "10 Fraction, Decimal": (ex.check_objective_identity, (Fraction(OBJECTIVE), Decimal(LOG_Z))),
-    "11 floats": (ex.check_shift_invariance, (P_BEFORE, P_AFTER)),
-    "11 numpy": (ex.check_shift_invariance, (np.float64(P_BEFORE), np.array(P_AFTER))),
+    "11 floats": (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, P_AFTER)),
+    "11 numpy": (ex.check_shift_invariance, (SHIFTED_TABLE.tolist(), np.float64(P_BEFORE), np.array(P_AFTER))),
+    "11 torch table": (ex.check_shift_invariance, (torch.tensor(SHIFTED_TABLE), P_BEFORE, P_AFTER)),
 }
 
 
@@ -63,12 +65,14 @@ def catalogued():
         yield "objective", ex.check_objective_identity, (value, LOG_Z), hint
     for hint, value in derivation.log_z_mistakes(REF, R, PI, BETA):
         yield "log_z", ex.check_objective_identity, (OBJECTIVE, value), hint
+    for hint, table in derivation.shifted_table_mistakes(TABLE, np.array(F)):
+        yield "shifted", ex.check_shift_invariance, (table, P_BEFORE, P_AFTER), hint
     for after in (False, True):
         for hint, value in derivation.shift_mistakes(TABLE, F, 0, (0, 2), after):
             yield (
                 ("p_after" if after else "p_before"),
                 ex.check_shift_invariance,
-                ((P_BEFORE, value) if after else (value, P_AFTER)),
+                ((SHIFTED_TABLE, P_BEFORE, value) if after else (SHIFTED_TABLE, value, P_AFTER)),
                 hint,
             )
 
@@ -92,9 +96,11 @@ CLASSIC = [
     (ex.check_objective_identity, (OBJECTIVE, float(REF @ np.exp(R / BETA))), "log Z, not Z"),
     (ex.check_objective_identity, (OBJECTIVE, math.log(float(REF @ np.exp(BETA * R)))), "exp(r / beta)"),
     (ex.check_objective_identity, (BETA * LOG_Z + 0.1, LOG_Z), "exceeds beta log Z"),
-    (ex.check_shift_invariance, (P_BEFORE, 1 / (1 + math.exp(-(SHIFTED[0] - TABLE[0, 2])))), "only one"),
-    (ex.check_shift_invariance, (1 - P_BEFORE, P_AFTER), "p(y_3 > y_1)"),
-    (ex.check_shift_invariance, (P_BEFORE, round(P_AFTER, 3)), "rounded"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, 1 / (1 + math.exp(-(SHIFTED[0] - TABLE[0, 2])))), "only one"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, 1 - P_BEFORE, P_AFTER), "p(y_3 > y_1)"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, round(P_AFTER, 3)), "rounded"),
+    # the answer that never shifts the rewards: p_after = p_before is right, so the table must catch it
+    (ex.check_shift_invariance, (TABLE, P_BEFORE, P_BEFORE), "that is r itself"),
 ]
 
 
@@ -112,10 +118,12 @@ MALFORMED = [
     (ex.check_objective_identity, (np.array([OBJECTIVE, LOG_Z]), LOG_Z), "single number"),
     (ex.check_objective_identity, (OBJECTIVE, float("nan")), "NaN"),
     (ex.check_objective_identity, (OBJECTIVE, float("inf")), "overflow"),
-    (ex.check_shift_invariance, (True, P_AFTER), "bool"),
-    (ex.check_shift_invariance, (P_BEFORE, ...), "p_after is still the placeholder"),
-    (ex.check_shift_invariance, (P_BEFORE, 1.7), "not a probability"),
-    (ex.check_shift_invariance, (P_BEFORE, 1j), "real number"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, True, P_AFTER), "bool"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, ...), "p_after is still the placeholder"),
+    (ex.check_shift_invariance, (..., P_BEFORE, P_AFTER), "shifted is still the placeholder"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE[0], P_BEFORE, P_AFTER), "shape (3,), expected (2, 3)"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, 1.7), "not a probability"),
+    (ex.check_shift_invariance, (SHIFTED_TABLE, P_BEFORE, 1j), "real number"),
 ]
 
 

@@ -61,9 +61,12 @@ def catalogued():
     )
     table = np.array(ex.inputs.SHIFT_REWARDS)
     p = 1 / (1 + math.exp(-(table[0, 0] - table[0, 2])))
+    shifted = table + np.array(ex.inputs.SHIFT_F)[:, None]
+    for h, v in derivation.shifted_table_mistakes(table, np.array(ex.inputs.SHIFT_F)):
+        yield ex.check_shift_invariance, (v, p, p), h
     for after in (False, True):
         for h, v in derivation.shift_mistakes(table, ex.inputs.SHIFT_F, 0, (0, 2), after):
-            yield ex.check_shift_invariance, ((p, v) if after else (v, p)), h
+            yield ex.check_shift_invariance, ((shifted, p, v) if after else (shifted, v, p)), h
 
 
 CATALOGUED = list(catalogued())

@@ -4,8 +4,10 @@ with their classic-mistake catalogues.
 - 10: the KL-regularised objective (Eq. 3) of one policy, :math:`J(\pi) = \mathbb{E}_\pi[r] -
   \beta\,\mathrm{KL}(\pi\,\|\,\pi_\mathrm{ref})`, and :math:`\log Z`; together they give the
   identity :math:`J(\pi) = \beta\log Z - \beta\,\mathrm{KL}(\pi\,\|\,\pi^*)` (Appendix A.1).
-- 11: a Bradley-Terry preference (Eq. 1) before and after adding :math:`f(x)` to every reward of
-  the prompt: the same number (Lemma 1), which is why :math:`\beta\log Z(x)` cancels in Eq. 6.
+- 11: the shifted reward table :math:`r'(x, y) = r(x, y) + f(x)` (it changes), and a Bradley-Terry
+  preference (Eq. 1) computed from :math:`r` and from :math:`r'`: the same number (Lemma 1), which is
+  why :math:`\beta\log Z(x)` cancels in Eq. 6. Asking for :math:`r'` makes the check test the lemma:
+  an answer that never shifts the rewards would get the second probability right for free.
 
 Each catalogue is a list of ``(hint, wrong value)``; a check shows the hint of every mistake whose
 value matches the answer (see :mod:`.matching`), like the number exercises in :mod:`.mistakes`.
@@ -30,7 +32,7 @@ from .inputs import (
     SHIFT_PROMPT,
     SHIFT_REWARDS,
 )
-from .matching import low_precision
+from .matching import ATOL, RTOL, low_precision
 
 __all__ = [
     "check_objective_identity",
@@ -38,6 +40,7 @@ __all__ = [
     "objective_mistakes",
     "log_z_mistakes",
     "shift_mistakes",
+    "shifted_table_mistakes",
 ]
 
 
@@ -203,12 +206,43 @@ def shift_mistakes(rewards, f, x: int, pair: tuple[int, int], after: bool) -> li
     return wrong
 
 
-def check_shift_invariance(p_before, p_after):
-    r"""Exercise 11. :math:`p(y_1 \succ y_3 \mid x_1) = \sigma(r(x_1, y_1) - r(x_1, y_3))` (Eq. 1)
-    for the table ``SHIFT_REWARDS``, before and after adding ``SHIFT_F[0]`` to every reward of
-    prompt :math:`x_1` (an :math:`f(x)` that depends on the prompt only: Lemma 1)."""
+def shifted_table_mistakes(rewards, f) -> list:
+    """Exercise 11: wrong tables for r'(x, y) = r(x, y) + f(x) (``rewards``: prompts x answers)."""
+    one_row = rewards.copy()
+    one_row[0] += f[0]
+    return [
+        ("that is r itself: add f(x) to every reward of prompt x (the lemma is about r + f(x))", rewards),
+        ("f(x) is added, not subtracted: r'(x, y) = r(x, y) + f(x)", rewards - f[:, None]),
+        ("r + f(x) adds f(x) to the rewards; you multiplied them by it", rewards * f[:, None]),
+        ("shift every prompt by its own f: x_2's answers get f(x_2) = " f"{f[1]} too", one_row),
+        ("f(x_1) belongs to the first row (prompt x_1), f(x_2) to the second", rewards + f[::-1, None]),
+    ]
+
+
+def _check_shifted_table(name, shifted, rewards, f):
+    expected = rewards + f[:, None]
+    where = f"r'(x, y) = r(x, y) + f(x) with r = {SHIFT_REWARDS} (rows x_1, x_2) and f = {SHIFT_F}"
+    if shifted is Ellipsis or shifted is None:
+        state = "still the placeholder `...`" if shifted is Ellipsis else "None"
+        raise AssertionError(f"{name}: shifted is {state}: give the table r + f(x), shape (2, 3)")
+    table = fb.array(name, "shifted", shifted, expected, where)
+    if np.isclose(table, expected, rtol=RTOL, atol=ATOL).all():
+        return
+    hints = [h for h, v in shifted_table_mistakes(rewards, f) if np.isclose(table, v, rtol=RTOL, atol=ATOL).all()]
+    raise AssertionError(
+        f"{name}: shifted is wrong for {where}\n  expected {expected.tolist()}\n  received {table.tolist()}"
+        f"   (tolerance rtol={RTOL:g}, atol={ATOL:g})" + fb.hint_lines(hints)
+    )
+
+
+def check_shift_invariance(shifted, p_before, p_after):
+    r"""Exercise 11. ``shifted``: the table :math:`r'(x, y) = r(x, y) + f(x)` for ``SHIFT_REWARDS``
+    and ``SHIFT_F`` (shape (2, 3); it differs from :math:`r`). ``p_before``, ``p_after``:
+    :math:`p(y_1 \succ y_3 \mid x_1) = \sigma(r(x_1, y_1) - r(x_1, y_3))` (Eq. 1) from :math:`r` and
+    from :math:`r'` (an :math:`f(x)` that depends on the prompt only: Lemma 1, so the two agree)."""
     name = "check_shift_invariance"
-    rewards, f, x, (a, b) = np.asarray(SHIFT_REWARDS), SHIFT_F, SHIFT_PROMPT, SHIFT_PAIR
+    rewards, f, x, (a, b) = np.asarray(SHIFT_REWARDS), np.asarray(SHIFT_F), SHIFT_PROMPT, SHIFT_PAIR
+    _check_shifted_table(name, shifted, rewards, f)
     expected = float(nd.bt_probability(rewards[x][a], rewards[x][b]))
     for key, raw, after in (("p_before", p_before, False), ("p_after", p_after, True)):
         value = fb.number(name, key, raw)
@@ -219,10 +253,11 @@ def check_shift_invariance(p_before, p_after):
                 f"p = sigma(r(x_1, y_1) - r(x_1, y_3))"
                 + fb.hint_lines([h for h, v in wrong if math.isclose(value, v)])
             )
-        shifted = f" after adding f(x_1) = {f[x]} to every answer of x_1" if after else ""
-        where = f"p(y_1 > y_3 | x_1) with rewards {SHIFT_REWARDS}{shifted}"
+        note = f" after adding f(x_1) = {f[x]} to every answer of x_1" if after else ""
+        where = f"p(y_1 > y_3 | x_1) with rewards {SHIFT_REWARDS}{note}"
         fb.compare_number(name, key, value, expected, wrong, where, low_precision(raw))
     return fb.passed(
-        f"p(y_1 > y_3 | x_1) = {expected:.6f} before and after: a shift shared by every answer of the "
-        "prompt cancels in r(x, y_1) - r(x, y_3) (Lemma 1), and so does beta log Z(x) in Eq. 6."
+        f"r' differs from r by {f[x]:g} on every answer of x_1, yet p(y_1 > y_3 | x_1) = {expected:.6f} "
+        "from both: a shift shared by every answer of the prompt cancels in r(x, y_1) - r(x, y_3) "
+        "(Lemma 1), and so does beta log Z(x) in Eq. 6."
     )
