@@ -54,3 +54,13 @@ def test_02_plackett_luce_check_fails_with_a_ridge(monkeypatch, tmp_path):
             "r_hat_pl = fit_reward_model_pl(rankings, K, l2=l2)": "r_hat_pl = fit_reward_model_pl(rankings, K, l2=1.0)"}
     failed = run_until_fail("02_derivation.ipynb", edit, monkeypatch, tmp_path, stop)
     assert failed is not None and failed.startswith(stop)
+
+
+def test_06_ridge_on_the_logits_check_fails_with_the_ridge_on_u(monkeypatch, tmp_path):
+    # section 3's asserts held by construction of the ridge on u; the side-by-side check that beta
+    # comes back with a ridge on the logits must fail when that fit is really the ridge on u
+    stop = "assert 0 < peak < len(betas) - 1"
+    assert run_until_fail("06_dpo_family.ipynb", {}, monkeypatch, tmp_path, stop) is None
+    edit = {"return fit_dpo(ref, chosen, rejected, beta, l2=l2 / beta**2)": "return fit_dpo(ref, chosen, rejected, beta, l2=l2)"}
+    failed = run_until_fail("06_dpo_family.ipynb", edit, monkeypatch, tmp_path, stop)
+    assert failed is not None and failed.startswith("assert np.ptp(T[2.0][\"u_logit\"]")
