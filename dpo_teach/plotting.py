@@ -9,6 +9,9 @@ Where ``save_figure`` writes, so that running the course never changes a committ
 - ``$DPO_TEACH_FIGURES`` when it is set: that folder. ``python -m dpo_teach.figures`` sets it to
   the committed ``figures/`` and is the one way those are regenerated, on purpose;
 - outside a checkout (an installed package): ``./figures`` in the current directory.
+
+Every PNG (``save_figure``, the fine-tune's plots) goes through :func:`write_png`: written under a
+temporary name and renamed, so a kill mid-write leaves the old file or none, never half of one.
 """
 
 from __future__ import annotations
@@ -87,9 +90,15 @@ def save_figure(fig, name: str) -> Path:
     """
     if not name or "/" in name or "\\" in name or name.endswith(".png"):
         raise ValueError(f"figure name must be a bare stem like '01_beta_sweep', got {name!r}")
-    path = figures_dir() / f"{name}.png"
-    fig.savefig(path)
-    return path
+    return write_png(fig, figures_dir() / f"{name}.png")
+
+
+def write_png(fig, path) -> Path:
+    """``fig.savefig`` as a PNG under a temporary name beside ``path``, then renamed into place
+    (:func:`dpo_teach.files.atomic_write`): a kill mid-write never leaves a truncated PNG there."""
+    from .files import atomic_write
+
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 # where a point's label may go, in order of preference: (dx, dy) in units of the offset, then its

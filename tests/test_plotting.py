@@ -67,3 +67,42 @@ def test_label_points_keeps_labels_off_the_lines_and_each_other():
         assert not any(path.intersects_bbox(box, filled=False) for box in boxes)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     plt.close(fig)
+
+
+def _killed_mid_write(original):
+    """A Figure.savefig that writes part of the PNG, then is killed (as SIGKILL would stop it)."""
+
+    def savefig(self, fname, **kwargs):
+        original(self, fname, **kwargs)
+        with open(fname, "r+b") as f:
+            f.truncate(100)  # half a PNG on disk ...
+        raise KeyboardInterrupt  # ... and the process stops here
+
+    return savefig
+
+
+def test_pngs_are_written_atomically_a_kill_leaves_no_truncated_png(monkeypatch, tmp_path):
+    """Issue 23: save_figure and the fine-tune's plots wrote PNGs in place; a kill left a
+    truncated PNG under the final name. Now the old file (or none) survives, and no temporary."""
+    from matplotlib.figure import Figure
+
+    from dpo_teach.gpt2.plots import save_run_plots
+
+    monkeypatch.setenv("DPO_TEACH_FIGURES", str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    old = plotting.save_figure(fig, "curve").read_bytes()
+    assert old.startswith(b"\x89PNG") and len(old) > 1000
+    monkeypatch.setattr(Figure, "savefig", _killed_mid_write(Figure.savefig))
+    with pytest.raises(KeyboardInterrupt):
+        plotting.save_figure(fig, "curve")
+    with pytest.raises(KeyboardInterrupt):
+        plotting.save_figure(fig, "new_curve")
+    plt.close(fig)
+    assert (tmp_path / "curve.png").read_bytes() == old  # the old PNG, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png"]  # no truncated new_curve.png
+    history = [{"step": s, "loss": 0.69, "rewards/margins": 0.1 * s, "rewards/accuracies": 1.0} for s in range(5)]
+    (tmp_path / "run").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        save_run_plots(history, None, tmp_path / "run")
+    assert list((tmp_path / "run").iterdir()) == []  # no truncated training_curves.png

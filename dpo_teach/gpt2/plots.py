@@ -76,9 +76,11 @@ def save_run_plots(history, samples, out: Path) -> None:
     reward: a run on real prompts or a dataset) writes the training curves only."""
     import matplotlib.pyplot as plt
 
+    from ..plotting import write_png
+
     figures = [(plot_training_curves(history), "training_curves.png")]
     if samples is not None:
         figures.append((plot_rewards(samples), "reward_before_after.png"))
     for fig, name in figures:
-        fig.savefig(Path(out) / name)
+        write_png(fig, Path(out) / name)  # atomic: a kill leaves the old PNG or none
         plt.close(fig)
