@@ -1,7 +1,8 @@
 """``python -m dpo_teach.handout DIR``: the exercise notebook for students, without solutions.
 
-Writes ``DIR/09_exercises.ipynb`` (outputs cleared) and ``DIR/README.md`` (how to install, work
-and hand in). Nothing from ``notebooks/solutions/`` is copied. Existing files are not overwritten
+Writes ``DIR/09_exercises.ipynb`` (outputs cleared) and ``DIR/README.md`` (how to install, check
+your work, what the grader runs, how to hand in; the number of exercises is counted from the
+notebook, the install line names ``--repo`` or the clone's ``origin`` remote). Nothing from ``notebooks/solutions/`` is copied. Existing files are not overwritten
 unless ``--force`` is given. Needs a clone of the repository (the notebooks live beside the
 package, not inside it).
 """
@@ -9,19 +10,21 @@ package, not inside it).
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from pathlib import Path
 
 from .files import atomic_write_text
 
-__all__ = ["EXERCISES", "write_handout", "main"]
+__all__ = ["EXERCISES", "count_exercises", "write_handout", "main"]
 
 EXERCISES = Path(__file__).resolve().parents[1] / "notebooks" / "09_exercises.ipynb"
 
 STUDENT_README = """# DPO exercises
 
-Eleven exercises on Direct Preference Optimization (Rafailov et al. 2023, arXiv:2305.18290), from a
-number you compute by hand to a numerically stable batched loss. Each one ends with a check that
-answers at once: `Correct!` or what is wrong, on which input, and a hint.
+{count} exercises on Direct Preference Optimization (Rafailov et al. 2023, arXiv:2305.18290), from
+a number you compute by hand to a numerically stable batched loss. Each one ends with a check
+that answers at once: `Correct!` or what is wrong, on which input, and a hint.
 
 ## Set up (once)
 
@@ -34,22 +37,57 @@ pip install "dpo_teach[notebooks] @ git+{repo}"  # or, in a clone: pip install -
 jupyter lab 09_exercises.ipynb
 ```
 
-## Work
+## Work, and check your work
 
-Replace each `...` or `raise NotImplementedError` with your answer and run the check below it.
-A failed check is normal while you work: read its message, fix, run it again. Write the formulas
-yourself: importing the library's own function makes a check pass, but the grader shows the
-teacher which answers import it.
+Replace each `...` or `raise NotImplementedError` with your answer and run the check cell below
+it (`check_...(your answer)`). A failed check is normal while you work: read its message, fix,
+run it again. When every check prints `Correct!`, do "Restart kernel and run all" once: that is
+what the grader does, and a notebook that only works in the order you happened to run it fails
+there. Write the formulas yourself: importing the library's own function makes a check pass, but
+the grader shows the teacher which answers use `dpo_teach` (in any cell, under any name).
+
+## What the grader runs
+
+Your notebook alone, in a fresh kernel, every code cell from the top, with a time limit per cell
+(60 s unless your teacher says otherwise), without network access. Your check cells do not score
+you: the grader keeps the answers you pass to each `check_...(...)` call and runs the same check
+on them itself, so what the notebook prints does not count, only your answers. An exercise whose
+answer is still `...` (or still raises `NotImplementedError`) is `missing`; an error in one cell
+costs the exercises that need it, not the rest.
 
 ## Hand in
 
-Save the notebook (keep the file name) and hand in `09_exercises.ipynb`. Your teacher runs every
-cell from the top, so make sure "Restart kernel and run all" works: an error in one exercise costs
-that exercise only.
+Save the notebook (keep the file name) and hand in `09_exercises.ipynb`.
 """
 
 
-def write_handout(directory, force: bool = False, repo: str = "<the course's repository URL>") -> list[Path]:
+_CHECK_CALL = re.compile(r"^(check_\w+)\s*\(", flags=re.M)  # a check called at a cell's top level
+
+
+def count_exercises(nb) -> int:
+    """The exercises of the notebook: the distinct ``check_*`` functions its code cells call at the
+    top level (the feedback demo inside a ``try`` block does not count)."""
+    return len({m for c in nb.cells if c.cell_type == "code" for m in _CHECK_CALL.findall(c.source)})
+
+
+PLACEHOLDER_REPO = "<the course's repository URL>"
+
+
+def origin_url() -> str | None:
+    """The clone's ``origin`` remote, if it has one (the default for ``--repo``)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(EXERCISES.parents[1]), "remote", "get-url", "origin"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def write_handout(directory, force: bool = False, repo: str = PLACEHOLDER_REPO) -> list[Path]:
     """Write the student notebook and README into ``directory``; returns the paths written."""
     import nbformat
 
@@ -73,7 +111,8 @@ def write_handout(directory, force: bool = False, repo: str = "<the course's rep
             cell.outputs, cell.execution_count = [], None
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(targets[0], nbformat.writes(nb) + "\n")
-    atomic_write_text(targets[1], STUDENT_README.replace("{repo}", repo))
+    readme = STUDENT_README.replace("{repo}", repo).replace("{count}", str(count_exercises(nb)))
+    atomic_write_text(targets[1], readme)
     return targets
 
 
@@ -84,12 +123,15 @@ def main(argv=None) -> list[Path]:
     )
     parser.add_argument("directory", metavar="DIR")
     parser.add_argument("--force", action="store_true", help="overwrite files already in DIR")
-    parser.add_argument("--repo", default="<the course's repository URL>", help="git URL for the README")
+    parser.add_argument("--repo", help="git URL students install from (default: this clone's origin remote)")
     args = parser.parse_args(argv)
+    repo = args.repo or origin_url()
     try:
-        written = write_handout(args.directory, args.force, args.repo)
+        written = write_handout(args.directory, args.force, repo or PLACEHOLDER_REPO)
     except (ValueError, OSError) as err:
         parser.exit(2, f"error: {err}\n")
+    if repo is None:
+        print(f"note: this clone has no origin remote; the README says {PLACEHOLDER_REPO}: pass --repo URL", file=sys.stderr)
     for path in written:
         print(f"wrote {path}")
     return written

@@ -35,3 +35,18 @@ def test_handout_into_a_file_is_one_error_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path / "f")])
     assert exit_info.value.code == 2 and capsys.readouterr().err.startswith("error:")
+
+
+def test_the_readme_counts_the_notebooks_exercises_and_names_the_repo(tmp_path, monkeypatch):
+    from dpo_teach import handout
+
+    main([str(tmp_path / "a"), "--repo", "https://example.org/course.git"])
+    readme = (tmp_path / "a" / "README.md").read_text()
+    assert readme.startswith("# DPO exercises\n\n12 exercises") and "git+https://example.org/course.git" in readme
+    assert "What the grader runs" in readme and "Restart kernel and run all" in readme
+    fewer = nbformat.read(EXERCISES, as_version=4)
+    fewer.cells = [c for c in fewer.cells if not c.source.startswith("check_ipo_loss(")]  # drop one check
+    nbformat.write(fewer, tmp_path / "09_exercises.ipynb")
+    monkeypatch.setattr(handout, "EXERCISES", tmp_path / "09_exercises.ipynb")
+    main([str(tmp_path / "b"), "--repo", "x"])
+    assert "\n11 exercises" in "\n" + (tmp_path / "b" / "README.md").read_text().split("\n", 2)[2]

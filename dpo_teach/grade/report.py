@@ -40,7 +40,7 @@ def table(rows: list[tuple[str, dict[int, Result]]]) -> str:
             lines.append(f"{name}: {next(iter(details))[1]}"[:300])
             continue
         for n, r in results.items():
-            if r.status in {"fail", "error"} or r.flags or (r.status == "missing" and r.detail):
+            if r.status in {"fail", "error"} or r.flags:
                 note = f" [{', '.join(r.flags)}]" if r.flags else ""
                 lines.append(f"{name} exercise {n} {r.status}{note}: {r.detail}"[:300])
     return "\n".join(lines)

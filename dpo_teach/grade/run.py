@@ -100,7 +100,7 @@ def _run_cells(kernel, cells, found, role, results, timeout) -> None:
             continue
         if not is_check:
             if ran.status != "ok":
-                answer_error.setdefault(n, problem)
+                answer_error.setdefault(n, f"cell {i + 1} {failed[-1][1]}")
             continue
         if ran.status in ("timeout", "dead"):
             result = Result("error", f"the check cell {problem}")

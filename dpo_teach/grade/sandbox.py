@@ -61,7 +61,7 @@ def environment_paths() -> list[str]:
 
 def bwrap_arguments(writable: list[Path]) -> list[str]:
     """``bwrap ... --``: the view described above, ``writable`` bound read-write."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     for path in SYSTEM:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
