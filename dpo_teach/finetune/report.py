@@ -3,7 +3,7 @@ targets (review world, exact reward) or the judged numbers and a table of sample
 
 from __future__ import annotations
 
-__all__ = ["SUMMARY_ROWS", "JUDGED_ROWS", "summary_table", "format_rounds"]
+__all__ = ["SUMMARY_ROWS", "JUDGED_ROWS", "summary_table", "kl_note", "format_rounds"]
 
 # (metrics key, what it is in one phrase, target as (">=" or "<", value) or None)
 SUMMARY_ROWS = (
@@ -39,7 +39,7 @@ def summary_table(metrics: dict) -> str:
             op, bound = target
             ok = e[key] >= bound if op == ">=" else e[key] < bound
             row += f"  {op} {bound:g}" + ("" if fast else "  ok" if ok else "  MISSED")
-        lines.append(row)
+        lines.append(row + (kl_note(e) if key == "kl_to_reference" else ""))
     history = metrics["train"]["history"]
     tail = [h["loss"] for h in history[-max(1, len(history) // 10) :]]
     dpo = metrics.get("loss", {}).get("loss_type", "sigmoid") == "sigmoid"
@@ -65,6 +65,16 @@ def summary_table(metrics: dict) -> str:
         lines += ["held-out samples, reference vs policy (more in metrics.json):",
                   format_samples(metrics["samples"])]  # fmt: skip
     return "\n".join(lines)
+
+
+def kl_note(e: dict) -> str:
+    """After the KL row: the estimate's standard error and sample count, and when it is noise (a
+    mean log-ratio within two standard errors of 0, negative ones included: a KL is never < 0)."""
+    se, n = e.get("kl_to_reference_se"), e.get("kl_n_samples")
+    if se is None or n is None or se != se:  # an older metrics.json, or a single sample
+        return ""
+    noise = abs(e["kl_to_reference"]) < 2 * se
+    return f"  (± {se:.3f} s.e., {n} samples" + ("; noise: the KL is too small to measure here)" if noise else ")")
 
 
 def format_rounds(online: dict) -> list[str]:

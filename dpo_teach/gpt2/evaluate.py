@@ -22,7 +22,7 @@ from .data import encode_prompts
 from .logprobs import score_completions, score_pairs
 from .sampling import sample_completions
 
-__all__ = ["sample_and_judge", "reward_accuracy", "evaluate_samples"]
+__all__ = ["sample_and_judge", "reward_accuracy", "kl_estimate", "evaluate_samples"]
 
 
 def reward_accuracy(policy, ref_model, token_pairs, beta: float, pad_token_id: int) -> dict:
@@ -56,6 +56,16 @@ def sample_and_judge(model, tokenizer, prompts: Sequence[str], seed: int = 0, ma
     return completions, texts, [r for r, _ in judged], [v for _, v in judged]
 
 
+def kl_estimate(log_ratio) -> dict:
+    r"""KL(pi_theta || pi_ref) estimated from per-sample ``log_ratio`` = log pi_theta(y) - log pi_ref(y),
+    y ~ pi_theta: ``kl_to_reference`` (the mean: unbiased, but negative when the KL is small next
+    to the sampling noise), ``kl_to_reference_se`` (its standard error) and ``kl_n_samples``."""
+    values = [float(v) for v in log_ratio]
+    n = len(values)
+    se = statistics.stdev(values) / n**0.5 if n > 1 else float("nan")
+    return {"kl_to_reference": statistics.fmean(values), "kl_to_reference_se": se, "kl_n_samples": n}
+
+
 def evaluate_samples(
     policy, ref_model, tokenizer, prompts: Sequence[str], seed: int = 0, max_new_tokens: int = 32,
     reference_samples=None,
@@ -63,7 +73,8 @@ def evaluate_samples(
     """Sample one completion per prompt from each model and judge them with the true reward.
 
     Returns ``(metrics, samples)``: metrics ``true_reward_reference``, ``true_reward_policy``,
-    ``win_rate_vs_reference``, ``kl_to_reference``, ``valid_rate_reference``,
+    ``win_rate_vs_reference``, ``kl_to_reference`` (+ ``_se``, ``kl_n_samples``: :func:`kl_estimate`),
+    ``valid_rate_reference``,
     ``valid_rate_policy``; samples are dicts with the prompt and both completions.
     ``reference_samples``: the reference's :func:`sample_and_judge` at ``seed`` on these prompts,
     to evaluate several policies against one reference without sampling it again (same result).
@@ -86,7 +97,7 @@ def evaluate_samples(
         "true_reward_reference": statistics.fmean(ref_rewards),
         "true_reward_policy": statistics.fmean(pol_rewards),
         "win_rate_vs_reference": statistics.fmean(wins),
-        "kl_to_reference": float(log_ratio.mean()),
+        **kl_estimate(log_ratio),
         "valid_rate_reference": statistics.fmean(ref_valid),
         "valid_rate_policy": statistics.fmean(pol_valid),
     }

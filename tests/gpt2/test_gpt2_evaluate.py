@@ -34,3 +34,25 @@ def test_reward_accuracy_is_the_share_of_positive_margins():
     assert got["reward_accuracy"] == pytest.approx(float((margins > 0).double().mean()))
     assert got["reward_margin"] == pytest.approx(float(margins.mean()), abs=1e-6)
     assert not policy.training and not ref.training
+
+
+def test_a_negative_kl_estimate_is_reported_with_its_standard_error_as_noise():
+    """Issue 23: the KL estimate (a mean of sampled log-ratios) was printed as "drift -0.511 nats".
+    It now carries its standard error and sample count, and the summary says when it is noise."""
+    import statistics
+
+    from dpo_teach.finetune.report import kl_note, summary_table
+
+    log_ratio = [-1.9, 0.8, -0.4, 1.1, -2.1, 0.2, -0.3, 0.05]  # mean -0.319: a small KL, sampled
+    est = evaluate.kl_estimate(log_ratio)
+    assert est["kl_n_samples"] == 8 and est["kl_to_reference"] == pytest.approx(statistics.fmean(log_ratio))
+    assert est["kl_to_reference_se"] == pytest.approx(statistics.stdev(log_ratio) / 8**0.5)
+    assert "noise" in kl_note(est) and "8 samples" in kl_note(est)
+    clear = evaluate.kl_estimate([2.0, 2.2, 1.9, 2.1])  # far from 0 in standard errors: a real KL
+    assert "noise" not in kl_note(clear) and "4 samples" in kl_note(clear)
+    e = {"reward_accuracy": 0.5, "win_rate_vs_reference": 0.5, "true_reward_reference": 0.0,
+         "true_reward_policy": 0.0, "valid_rate_reference": 1.0, "valid_rate_policy": 1.0, **est}  # fmt: skip
+    metrics = {"eval": e, "fast": True, "train": {"history": [{"loss": 0.69}]}, "timings": {"wall_seconds": 1.0},
+               "throughput": {"dpo_tokens_per_second": 1.0}}  # fmt: skip
+    kl_row = next(line for line in summary_table(metrics).splitlines() if line.startswith("KL"))
+    assert "-0.319" in kl_row and "s.e., 8 samples; noise" in kl_row

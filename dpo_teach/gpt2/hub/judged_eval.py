@@ -29,7 +29,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 
 from ..data import encode_prompts
-from ..evaluate import reward_accuracy
+from ..evaluate import kl_estimate, reward_accuracy
 from ..logprobs import max_positions, score_completions
 from ..sampling import sample_completions
 
@@ -84,7 +84,7 @@ def evaluate_judged(
     pol_ids = drawn["policy"][0]
     log_ratio = score_completions(policy, ids, pol_ids, pad) - score_completions(ref_model, ids, pol_ids, pad)
     metrics = {"n_eval_prompts": len(prompts), "n_prompts_skipped_too_long": n_skipped,
-               "kl_to_reference": float(log_ratio.mean())}  # fmt: skip
+               **kl_estimate(log_ratio)}  # fmt: skip  (mean, standard error, samples)
     for name, (completions, _) in drawn.items():
         metrics[f"finished_rate_{name}"] = statistics.fmean(bool(c) and c[-1] == eos for c in completions)
         metrics[f"mean_length_{name}"] = statistics.fmean(len(c) for c in completions)
