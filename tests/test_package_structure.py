@@ -116,8 +116,8 @@ def test_gpt2_files_before_the_trainer_do_not_import_it(name):
 
 @pytest.mark.parametrize("path", MODULES, ids=rel)
 def test_no_module_imports_the_clis(path):
-    """``finetune`` and ``doctor`` are leaves: only their own files import them."""
-    for cli in ("dpo_teach.finetune", "dpo_teach.doctor"):
+    """``finetune``, ``doctor`` and ``grade`` are leaves: only their own files import them."""
+    for cli in ("dpo_teach.finetune", "dpo_teach.doctor", "dpo_teach.grade"):
         if module_name(path) == cli or module_name(path).startswith(cli + "."):
             continue
         bad = [m for m in imported_modules(path) if m == cli or m.startswith(cli + ".")]
