@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = frozenset({
     "numpy_dpo", "torch_dpo", "numpy_variants", "torch_variants", "bandit", "gpt2", "exercises",
-    "worked_example", "runtime", "plotting", "finetune", "doctor",
+    "worked_example", "runtime", "plotting", "finetune", "doctor", "callbacks",
 })  # fmt: skip
 
 
