@@ -7,6 +7,7 @@ truncated, foreign, written for another model) is one ``ValueError`` naming the 
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -14,9 +15,16 @@ import torch
 
 from ..files import atomic_write
 
-__all__ = ["CHECKPOINT_NAME", "save_state_file", "read_state_file", "check_state_fits"]
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_KEYS", "RESUME_KEYS", "save_state_file", "read_state_file",
+           "check_state_fits", "trainer_state", "restore_trainer"]  # fmt: skip
 
 CHECKPOINT_NAME = "dpo_checkpoint.pt"  # the DPO trainer's resumable state, in its output_dir
+# what trainer_state writes (key -> type), checked on resume by read_state_file
+CHECKPOINT_KEYS = {"step": int, "policy": dict, "optimizer": dict, "scheduler": dict, "history": list,
+                   "tokens_seen": int, "train_seconds": (int, float), "config": dict}  # fmt: skip
+# DPOConfig fields a resumed run must share with the checkpoint (plus the loss's options)
+RESUME_KEYS = ("beta", "learning_rate", "batch_size", "seed", "loss_type", "lr_scheduler", "warmup_steps",
+               "save_best")  # fmt: skip
 
 
 def save_state_file(state: dict, path) -> Path:
@@ -74,3 +82,37 @@ def check_state_fits(model: torch.nn.Module, saved: dict, path, fix: str) -> Non
         if shape != tuple(tensor.shape):
             raise ValueError(f"{path} was written for a different model shape: {name} is {shape} there "
                              f"but {tuple(tensor.shape)} here; {fix}")  # fmt: skip
+
+
+def trainer_state(trainer) -> dict:
+    """Everything a :class:`~.trainer.DPOTrainer` needs to resume, as tensors and plain data."""
+    return {"step": trainer.step, "policy": trainer.policy.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(), "scheduler": trainer.scheduler.state_dict(),
+            "history": trainer.history, "tokens_seen": int(trainer.tokens_seen),
+            "train_seconds": trainer.train_seconds, "config": dataclasses.asdict(trainer.config),
+            "eval_history": trainer.eval_history, "best": trainer.best}  # fmt: skip
+
+
+def restore_trainer(trainer, path: Path) -> None:
+    """Load ``path`` (read safely) into ``trainer`` after checking that it was written by the same
+    settings (:data:`RESUME_KEYS`) and for the same model; a mismatch is a ``ValueError``."""
+    from .config import LOSS_OPTIONS, DPOConfig
+
+    state = read_state_file(path, CHECKPOINT_KEYS, "DPO checkpoint", trainer.device)  # weights_only
+    fix = f"use a new output dir, or delete {path} to train from step 0"
+    config, defaults = trainer.config, {f.name: f.default for f in dataclasses.fields(DPOConfig)}
+    for key in (*RESUME_KEYS, *LOSS_OPTIONS.get(config.loss_type, ())):
+        saved = state["config"].get(key, defaults[key])  # older checkpoints: the defaults
+        if saved != getattr(config, key):
+            raise ValueError(f"{path} was written with {key}={saved!r} but this run has {key}="
+                             f"{getattr(config, key)!r}; use a new output dir or the same settings")  # fmt: skip
+    check_state_fits(trainer.policy, state["policy"], path, fix)
+    try:  # the optimizer first: if its state does not fit, the policy is still untouched
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.scheduler.load_state_dict(state["scheduler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); {fix}") from None
+    trainer.policy.load_state_dict(state["policy"])
+    trainer.step, trainer.history = state["step"], state["history"]
+    trainer.tokens_seen, trainer.train_seconds = state["tokens_seen"], state["train_seconds"]
+    trainer.eval_history, trainer.best = state.get("eval_history", []), state.get("best")

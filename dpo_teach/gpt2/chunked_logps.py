@@ -35,7 +35,7 @@ class ChunkedCompletionLogps(torch.autograd.Function):
         for s in range(0, hidden.shape[0], chunk):  # 1. logits of one chunk, (c, V), fp32 softmax
             z = _logits(hidden[s : s + chunk], weight, bias)
             lse.append(torch.logsumexp(z, -1))  # (c,), kept for backward
-            out.append(z.log_softmax(-1).gather(1, labels[s : s + chunk, None]).squeeze(1))  # as the full path
+            out.append(z.log_softmax(-1).gather(1, labels[s : s + chunk, None]).squeeze(1))  # as sequence_logps
         ctx.save_for_backward(hidden, weight, bias, labels, torch.cat(lse))
         ctx.chunk = chunk
         return torch.cat(out)

@@ -13,11 +13,12 @@ import os
 
 from .. import _checks, numpy_variants
 
-__all__ = ["DPOConfig", "SEED_STRIDE", "LOSS_TYPES", "LOSS_OPTIONS", "REFERENCE_FREE", "add_loss_arguments",
+__all__ = ["DPOConfig", "SEED_STRIDE", "LOSS_TYPES", "LR_SCHEDULERS", "LOSS_OPTIONS", "REFERENCE_FREE", "add_loss_arguments",
            "loss_from_args", "loss_settings"]  # fmt: skip
 
 SEED_STRIDE = 1_000_003  # epoch e of seed s draws its order from torch.Generator seed s * SEED_STRIDE + e
 LOSS_TYPES = tuple(numpy_variants.LOSSES)  # the DPO family (docs/family.md); the torch twin has the same keys
+LR_SCHEDULERS = ("constant", "linear", "cosine")  # the learning rate after the warmup (.schedule)
 REFERENCE_FREE = ("simpo", "orpo")  # members that never look at pi_ref (no precompute, ref_model may be None)
 # loss_type -> the DPOConfig fields it reads (besides beta; orpo does not read beta)
 LOSS_OPTIONS = {"cdpo": ("label_smoothing",), "robust": ("label_smoothing",), "dpop": ("dpop_lambda",),
@@ -55,8 +56,15 @@ class DPOConfig:
     # every N steps, score the trainer's held-out probe pairs (no grad, eval mode) and log the mean
     # summed log-probs probe/chosen_logps and probe/rejected_logps; 0 = off (pass probe_pairs too)
     probe_every: int = 0
+    # issue 28, the knobs of a real run (defaults: the behaviour before them)
+    grad_accum: int = 1  # micro-batches per optimizer step, batch_size pairs in all: same loss and metrics
+    lr_scheduler: str = "constant"  # after the warmup: constant, linear or cosine (both to 0 at max_steps)
+    eval_every: int = 0  # every N steps (and at the end) held-out loss and accuracy on eval_pairs; 0 = off
+    save_best: bool = False  # keep the policy of the lowest held-out loss (needs eval_every > 0)
+    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time
+    logps_chunk: int = 0  # LM head over N scored tokens at a time (.chunked_logps); 0 = the full logits
 
-    _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm")  # others >= 0
+    _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm", "grad_accum")
 
     def __post_init__(self):
         self.validate()
@@ -66,13 +74,27 @@ class DPOConfig:
         self.beta = _checks.check_beta(self.beta)  # the same error as dpo_loss gives
         for field in dataclasses.fields(self):  # field.type: "int", "float | None", ... (a string)
             name, value, kind = field.name, getattr(self, field.name), field.type.split(" |")[0]
-            if name not in ("beta", "loss_type") and not (value is None and "None" in field.type):
+            if name not in ("beta", "loss_type", "lr_scheduler") and not (value is None and "None" in field.type):
                 setattr(self, name, _check_field(name, value, kind, name in self._POSITIVE, field.default))
         self._check_loss()
+        self._check_schedule()
         max_seed = (2**64 - self.max_steps * self.batch_size) // SEED_STRIDE  # epoch e < max_steps * batch
         if self.seed > max_seed:
             raise ValueError(f"DPOConfig.seed must be <= {max_seed} (epoch e is seeded with seed * "
                              f"{SEED_STRIDE} + e < 2**64), got {self.seed}; pick a smaller seed")  # fmt: skip
+
+    def _check_schedule(self) -> None:
+        """The scheduler is known; micro-batches divide the batch; the best policy needs evaluations."""
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise ValueError(f"DPOConfig.lr_scheduler must be one of {', '.join(LR_SCHEDULERS)}, got "
+                             f"{self.lr_scheduler!r}; pass e.g. lr_scheduler='cosine'")  # fmt: skip
+        if self.batch_size % self.grad_accum:
+            raise ValueError(f"DPOConfig.batch_size {self.batch_size} does not divide into grad_accum="
+                             f"{self.grad_accum} equal micro-batches; pick a batch size that is a multiple "
+                             "of grad_accum")  # fmt: skip
+        if self.save_best and not self.eval_every:
+            raise ValueError("DPOConfig.save_best keeps the policy of the lowest held-out loss: it needs "
+                             "eval_every > 0 (and eval_pairs)")  # fmt: skip
 
     def _check_loss(self) -> None:
         """``loss_type`` is a family member; its options are in range; fixed_weight only with DPO."""

@@ -42,6 +42,7 @@ __all__ = [
     "score_pairs",
     "max_positions",
     "check_pair_lengths",
+    "micro_batch",
 ]
 
 IGNORE_INDEX = -100  # the label of a position that is not scored (prompt, padding); as in PyTorch/HF
@@ -166,6 +167,17 @@ def collate_pairs(pairs: Sequence[dict], pad_token_id: int, device=None) -> dict
     prompts = [p["prompt_ids"] for p in pairs]
     completions = [p["chosen_ids"] for p in pairs] + [p["rejected_ids"] for p in pairs]
     return build_prompt_completion_batch(prompts + prompts, completions, pad_token_id, device)
+
+
+def micro_batch(batch: dict[str, torch.Tensor], i: int, k: int) -> dict[str, torch.Tensor]:
+    """Micro-batch ``i`` of ``k`` of a :func:`~.logprobs.collate_pairs` batch (B pairs: chosen rows,
+    then rejected rows): pairs ``i*B/k .. (i+1)*B/k - 1``, cut to their longest row."""
+    n = batch["input_ids"].shape[0] // 2
+    m = n // k
+    idx = torch.cat([torch.arange(i * m, (i + 1) * m), torch.arange(n + i * m, n + (i + 1) * m)])
+    idx = idx.to(batch["input_ids"].device)
+    width = int(batch["attention_mask"][idx].sum(1).max())
+    return {key: (v[idx, :width] if v.ndim == 2 else v[i * m : (i + 1) * m]) for key, v in batch.items()}
 
 
 def batch_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0) -> torch.Tensor:

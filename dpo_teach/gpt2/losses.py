@@ -66,7 +66,8 @@ def compute_loss_and_metrics(
     mean of chosen minus rejected reward as the member returns them (TRL's ``rewards/margins``).
     """
     # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
-    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch)
+    chunk = config.logps_chunk if config is not None else 0  # LM head in chunks (.chunked_logps)
+    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch, chunk)
     logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
     if config is not None and config.loss_type != "sigmoid":
         losses, chosen_rewards, rejected_rewards = family_loss(config, batch, *logps)

@@ -18,7 +18,7 @@ ranks and rank 0 alone writes the checkpoint: the same run as one process with t
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +27,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ..runtime import autocast
-from .checkpoint import CHECKPOINT_NAME, check_state_fits, read_state_file, save_state_file
-from .config import LOSS_OPTIONS, REFERENCE_FREE, SEED_STRIDE, DPOConfig
+from .checkpoint import CHECKPOINT_KEYS, CHECKPOINT_NAME, restore_trainer, save_state_file, trainer_state  # noqa: F401
+from .config import REFERENCE_FREE, SEED_STRIDE, DPOConfig
 from .distributed import (
     DistEnv,
     all_reduce_mean,
@@ -39,10 +39,13 @@ from .distributed import (
     shard_range,
     wrap_ddp,
 )
+from .heldout import HeldOut, keep_best, load_best
 from .logprobs import check_pair_lengths, collate_pairs, concatenated_logps, max_positions, score_pairs
+from .logprobs import micro_batch  # noqa: I001  (the layout helper of grad_accum)
 from .losses import compute_loss_and_metrics  # the loss of a batch; exported here too (notebook 05)
 from .models import disable_dropout
 from .probe import ProbeSet
+from .schedule import lr_factor
 
 __all__ = ["DPOConfig", "DPOTrainer", "compute_loss_and_metrics", "precompute_ref_logps", "METRIC_NAMES"]
 
@@ -51,39 +54,39 @@ METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracie
 RUNNING_MEAN_STEPS = 20  # the progress bar's loss and margin: mean over the last 20 steps
 
 
-def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True):
+def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True, chunk=0):
     """The frozen reference's ``(ref_chosen_logps, ref_rejected_logps)`` for every pair, (N,) each."""
-    return score_pairs(ref_model, pairs, pad_token_id, batch_size, bf16)
+    return score_pairs(ref_model, pairs, pad_token_id, batch_size, bf16, chunk)
 
 
 class DPOTrainer:
     """Train ``policy`` with DPO (or ``config.loss_type``) against the frozen ``ref_model`` on
     tokenised ``pairs``; ``ref_model`` may be None for the reference-free ``simpo`` and ``orpo``.
     ``ref_logps``: the reference's ``(chosen, rejected)`` log-probs of ``pairs`` from
-    :func:`precompute_ref_logps`, to share one pass between several runs (None: computed here)."""
+    :func:`precompute_ref_logps`, to share one pass between several runs (None: computed here).
+    ``eval_pairs``: held-out pairs scored every ``config.eval_every`` steps (:mod:`.heldout`)."""
 
     def __init__(self, policy, ref_model, pairs: Sequence[dict], config: DPOConfig, pad_token_id: int,
                  probe_pairs: Sequence[dict] | None = None, dist_env: DistEnv | None = None,
-                 ref_logps=None):  # fmt: skip
+                 ref_logps=None, eval_pairs: Sequence[dict] | None = None):  # fmt: skip
         if len(pairs) == 0:
             raise ValueError("no preference pairs to train on")
         config.validate()  # beta: the same error as dpo_loss gives (also NaN and inf)
         self.env = dist_env or DistEnv()  # one process unless torchrun started several
-        check_batch_divides(config.batch_size, self.env)
-        if (probe_pairs is None) != (config.probe_every == 0):
-            got = f"probe_every={config.probe_every}, probe_pairs {'None' if probe_pairs is None else 'set'}"
-            raise ValueError(f"probe logging needs DPOConfig.probe_every > 0 and probe_pairs; got {got}: "
-                             "pass both or neither")  # fmt: skip
+        check_batch_divides(config.batch_size // config.grad_accum, self.env)  # each micro-batch
+        for what, name, held in (("probe logging", "probe", probe_pairs), ("evaluation", "eval", eval_pairs)):
+            if (held is None) != ((every := getattr(config, f"{name}_every")) == 0):
+                got = f"{name}_every={every}, {name}_pairs {'None' if held is None else 'set'}"
+                raise ValueError(f"{what} needs DPOConfig.{name}_every > 0 and {name}_pairs; got {got}: "
+                                 "pass both or neither")  # fmt: skip
         self.config, self.pairs = config, list(pairs)
         self.reference_free = config.loss_type in REFERENCE_FREE
         if ref_model is None and not self.reference_free:
             raise ValueError(f"loss_type={config.loss_type!r} compares with a reference: pass ref_model "
                              f"(only {' and '.join(REFERENCE_FREE)} train without one)")  # fmt: skip
         ref_model = None if self.reference_free else ref_model  # never run, so never touched
-        for model in (
-            (policy, ref_model) if ref_model is not None else (policy,)
-        ):  # a longer row has no position embedding (IndexError)
-            check_pair_lengths(self.pairs, max_positions(model))
+        for model in (policy, ref_model) if ref_model is not None else (policy,):  # a longer row has no
+            check_pair_lengths(self.pairs, max_positions(model))  # position embedding (IndexError)
         self.policy, self.ref_model = policy, ref_model
         self.device = next(policy.parameters()).device
         # 1. models: dropout off, reference frozen (eval mode, no gradients)
@@ -92,22 +95,23 @@ class DPOTrainer:
         if ref_model is not None:
             disable_dropout(ref_model)
             ref_model.eval().requires_grad_(False)
+        if config.gradient_checkpointing:  # recompute each block in backward (transformers' switch)
+            policy.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         trainable = [p for p in policy.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError(
                 "the policy has no trainable parameters; was it copied from a frozen reference? "
                 "call policy.requires_grad_(True) first"
             )
-        # 2. optimizer and a linear warmup
+        # 2. optimizer; a linear warmup, then constant, linear or cosine (.schedule)
         self.optimizer = torch.optim.AdamW(
             trainable,
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
             fused=self.device.type == "cuda",  # one kernel for all parameters on GPU
         )
-        warmup = max(config.warmup_steps, 0)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0
+            self.optimizer, lr_factor(config.lr_scheduler, config.warmup_steps, config.max_steps)
         )
         # 3. data: every pair collated once (CPU); rows i and i + N are pair i's chosen and rejected
         self.collated = collate_pairs(self.pairs, pad_token_id)
@@ -122,7 +126,7 @@ class DPOTrainer:
         elif config.precompute_ref_logps and ref_model is not None:  # each rank its block, then all to all
             n, block = len(self.pairs), shard_range(len(self.pairs), self.env)
             local = precompute_ref_logps(ref_model, self.pairs[block.start : block.stop], pad_token_id,
-                                         4 * config.batch_size, config.bf16)  # fmt: skip
+                                         4 * config.batch_size, config.bf16, config.logps_chunk)  # fmt: skip
             self.ref_chosen_logps, self.ref_rejected_logps = (gather_shards(x, n, self.env) for x in local)
         self.ddp = wrap_ddp(policy, self.env)  # the policy itself in one process
         # 4. the held-out probe set (scored with the frozen reference once, here)
@@ -131,7 +135,11 @@ class DPOTrainer:
             check_pair_lengths(probe_pairs, max_positions(policy))
             self.probe = ProbeSet(probe_pairs, ref_model, pad_token_id, config.beta, 4 * config.batch_size,
                                   config.bf16)  # fmt: skip
-        # 5. progress
+        # 5. held-out evaluation (reference scored once, here) and the best policy so far
+        self.heldout = None if eval_pairs is None else HeldOut(eval_pairs, ref_model, pad_token_id, config,
+                                                               4 * config.batch_size)  # fmt: skip
+        self.eval_history, self.best, self.best_state = [], None, None
+        # 6. progress
         self.step, self.history, self.tokens_seen, self.train_seconds = 0, [], 0, 0.0
 
     # -- data -------------------------------------------------------------------------------
@@ -163,21 +171,18 @@ class DPOTrainer:
     # -- one step ---------------------------------------------------------------------------
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Forward (chosen + rejected at once), backward, clip, AdamW step. Metrics are measured
-        before the update. Returns detached 0-d tensors; nothing is copied to the host."""
-        cfg = self.config
-        if "ref_chosen_logps" in batch:
-            ref_chosen, ref_rejected = batch["ref_chosen_logps"], batch["ref_rejected_logps"]
-        elif self.reference_free:
-            ref_chosen = ref_rejected = None
-        else:
-            with torch.no_grad(), autocast(self.device, cfg.bf16):
-                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch)
+        before the update. Returns detached 0-d tensors; nothing is copied to the host. With
+        ``grad_accum`` k the batch goes through in k equal micro-batches, each loss divided by k:
+        the gradient and the metrics (means of equal parts) are the whole batch's."""
+        cfg, k = self.config, self.config.grad_accum
         self.policy.train()
-        with autocast(self.device, cfg.bf16):
-            loss, metrics = compute_loss_and_metrics(
-                self.ddp, batch, ref_chosen, ref_rejected, cfg.beta, cfg.fixed_weight, cfg
-            )
-        loss.backward()
+        metrics = {}
+        for i, part in enumerate([micro_batch(batch, i, k) for i in range(k)] if k > 1 else [batch]):
+            skip_sync = self.env.enabled and i < k - 1  # DDP: all-reduce the gradients once, at the last
+            with self.ddp.no_sync() if skip_sync else contextlib.nullcontext():
+                loss, part = self._loss(part)
+                (loss / k if k > 1 else loss).backward()
+            metrics = {n: m / k + metrics.get(n, 0) for n, m in part.items()} if k > 1 else part
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
         metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), max_norm)
         self.optimizer.step()
@@ -187,6 +192,20 @@ class DPOTrainer:
         self.tokens_seen += self.global_tokens if self.env.enabled else batch["attention_mask"].sum()
         self.step += 1
         return metrics
+
+    def _loss(self, batch):
+        """``(loss, metrics)`` of one (micro-)batch: the reference's log-probs, then the policy's."""
+        cfg = self.config
+        if "ref_chosen_logps" in batch:
+            ref_chosen, ref_rejected = batch["ref_chosen_logps"], batch["ref_rejected_logps"]
+        elif self.reference_free:
+            ref_chosen = ref_rejected = None
+        else:
+            with torch.no_grad(), autocast(self.device, cfg.bf16):
+                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch, cfg.logps_chunk)
+        with autocast(self.device, cfg.bf16):
+            return compute_loss_and_metrics(self.ddp, batch, ref_chosen, ref_rejected, cfg.beta,
+                                            cfg.fixed_weight, cfg)  # fmt: skip
 
     # -- the loop ---------------------------------------------------------------------------
     def train(self, until: int | None = None) -> list[dict]:
@@ -212,6 +231,8 @@ class DPOTrainer:
             save = bool(cfg.output_dir and cfg.save_every) and (self.step % cfg.save_every == 0 or last)
             if len(pending) >= cfg.log_every or save or last:  # the one flush point
                 self._flush(pending, bar)
+            if self.heldout is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.max_steps):
+                self.evaluate()  # after the step's update (TRL's evaluation_strategy="steps")
             if save:  # the one checkpoint point
                 self.train_seconds += time.perf_counter() - start
                 start = time.perf_counter()
@@ -232,6 +253,22 @@ class DPOTrainer:
         bar.set_postfix_str(f"running mean of {len(recent)} steps: loss {mean['loss']:.4f}, "
                             f"margin {mean['rewards/margins']:.3f}")  # fmt: skip
 
+    def evaluate(self) -> dict:
+        """Held-out metrics of the policy now (after ``self.step`` steps), appended to
+        ``eval_history``; with ``save_best``, the policy is kept when its ``eval_loss`` is the lowest."""
+        row = {"step": self.step, **self.heldout.measure(self.policy)}
+        self.eval_history.append(row)
+        if self.config.save_best and (self.best is None or row["eval_loss"] < self.best["eval_loss"]):
+            self.best = {"step": self.step, "eval_loss": row["eval_loss"]}
+            self.best_state = keep_best(self.policy, self.best, self.config.output_dir, self.env.is_main)
+        return row
+
+    def load_best(self) -> dict | None:
+        """Put the best policy (lowest held-out loss) back into ``self.policy``; its step and loss."""
+        if self.best is not None:
+            load_best(self.policy, self.best_state, self.config.output_dir, self.device)
+        return self.best
+
     @property
     def tokens_per_second(self) -> float:
         """Non-padding tokens (chosen + rejected) through the policy per second of training."""
@@ -241,18 +278,8 @@ class DPOTrainer:
     def save_checkpoint(self) -> Path:
         path = Path(self.config.output_dir) / CHECKPOINT_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {
-            "step": self.step,
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "history": self.history,
-            "tokens_seen": int(self.tokens_seen),
-            "train_seconds": self.train_seconds,
-            "config": dataclasses.asdict(self.config),
-        }
         if self.env.is_main:  # atomic: a crash never leaves a half-written checkpoint
-            save_state_file(state, path)
+            save_state_file(trainer_state(self), path)
         barrier(self.env)  # the other ranks go on once it is written
         return path
 
@@ -263,29 +290,6 @@ class DPOTrainer:
         path = Path(self.config.output_dir) / CHECKPOINT_NAME
         if not path.exists() or self.step > 0:
             return False
-        state = read_state_file(path, CHECKPOINT_KEYS, "DPO checkpoint", self.device)  # weights_only
-        fix = f"use a new output dir, or delete {path} to train from step 0"
-        defaults = {f.name: f.default for f in dataclasses.fields(DPOConfig)}  # of older checkpoints
-        for key in ("beta", "learning_rate", "batch_size", "seed", "loss_type",
-                    *LOSS_OPTIONS.get(self.config.loss_type, ())):  # fmt: skip
-            saved = state["config"].get(key, defaults[key])
-            if saved != getattr(self.config, key):
-                raise ValueError(
-                    f"{path} was written with {key}={saved!r} but this run has "
-                    f"{key}={getattr(self.config, key)!r}; use a new output dir or the same settings"
-                )
-        check_state_fits(self.policy, state["policy"], path, fix)
-        try:  # the optimizer first: if its state does not fit, the policy is still untouched
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); {fix}") from None
-        self.policy.load_state_dict(state["policy"])
-        self.step, self.history = state["step"], state["history"]
-        self.tokens_seen, self.train_seconds = state["tokens_seen"], state["train_seconds"]
+        restore_trainer(self, path)
         return True
 
-
-# what save_checkpoint writes (key -> type), checked on resume by checkpoint.read_state_file
-CHECKPOINT_KEYS = {"step": int, "policy": dict, "optimizer": dict, "scheduler": dict, "history": list,
-                   "tokens_seen": int, "train_seconds": (int, float), "config": dict}  # fmt: skip

@@ -1,0 +1,109 @@
+r"""Peak memory of one DPO step, the full logits vs the LM head in chunks, against the estimate.
+
+For each sequence length, a fresh process builds the GPT-2 124M shape (12 x 768, GPT-2's
+50,257-token vocabulary, fp32), AdamW, one preference pair per step whose rows are ``T`` tokens
+(a quarter prompt), and takes ``--steps`` DPO steps with :class:`dpo_teach.gpt2.trainer.DPOTrainer`
+(reference log-probs precomputed, so no reference model is held). Measured: the process's peak
+resident memory (``ru_maxrss``) minus its memory before the model was built, so weights,
+gradients, AdamW state, activations and logits, everything a step needs. Beside it:
+:func:`dpo_teach.gpt2.memory.estimate_peak` for the same run (the number the fine-tune prints).
+On CUDA, ``torch.cuda.max_memory_allocated`` instead.
+
+    python benchmarks/memory.py --lengths 128 512 2048 --json results/memory.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def worker(length: int, method: str, steps: int, device: str, threads: int) -> dict:
+    """One measurement in this process (started fresh by :func:`main`)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from dpo_teach.gpt2.memory import estimate_peak
+    from dpo_teach.gpt2.trainer import DPOConfig, DPOTrainer
+
+    torch.set_num_threads(threads)
+    before = rss_bytes()
+    config = GPT2Config(vocab_size=50257, n_positions=max(1024, length), n_embd=768, n_layer=12, n_head=12,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, loss_type="ForCausalLM")  # fmt: skip
+    torch.manual_seed(0)
+    policy = GPT2LMHeadModel(config).to(device)
+    prompt = length // 4
+    g = torch.Generator().manual_seed(1)
+    pairs = [{"prompt_ids": torch.randint(1, 50000, (prompt,), generator=g).tolist(),
+              "chosen_ids": torch.randint(1, 50000, (length - prompt,), generator=g).tolist(),
+              "rejected_ids": torch.randint(1, 50000, (length - prompt,), generator=g).tolist()}
+             for _ in range(steps)]  # fmt: skip
+    ref = (torch.full((steps,), -9.0 * length, device=device),) * 2  # precomputed, no reference model
+    cfg = DPOConfig(beta=0.1, learning_rate=1e-6, batch_size=1, max_steps=steps, progress=False,
+                    logps_chunk=1024 if "chunked" in method else 0,
+                    gradient_checkpointing="checkpointing" in method)  # fmt: skip
+    # the reference is never run (log-probs given): a one-layer stand-in, so it costs nothing
+    stand_in = GPT2LMHeadModel(GPT2Config(vocab_size=8, n_positions=config.n_positions, n_embd=8, n_layer=1,
+                                          n_head=1, loss_type="ForCausalLM"))  # fmt: skip
+    trainer = DPOTrainer(policy, stand_in, pairs, cfg, 0, ref_logps=ref)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    trainer.train()
+    seconds = (time.perf_counter() - t) / steps
+    if device == "cuda":
+        measured = torch.cuda.max_memory_allocated()
+    else:  # ru_maxrss is in KiB on Linux
+        measured = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    est = estimate_peak(policy, cfg, rows=2, seq_len=length, ref_model=None, precomputed=True)
+    return {"length": length, "method": method, "device": device, "threads": threads,
+            "measured_peak_bytes": measured, "estimate_bytes": est["total"], "estimate": est,
+            "seconds_per_step": seconds, "steps": steps}  # fmt: skip
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 2048])
+    ap.add_argument("--methods", nargs="+", default=["full", "chunked", "chunked+checkpointing"])
+    ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", default=None, help="write the rows to this file")
+    ap.add_argument("--worker", nargs=2, metavar=("LENGTH", "METHOD"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        print(json.dumps(worker(int(a.worker[0]), a.worker[1], a.steps, a.device, a.threads)))
+        return []
+    rows = []
+    for length in a.lengths:
+        for method in a.methods:
+            cmd = [sys.executable, __file__, "--worker", str(length), method, "--steps", str(a.steps),
+                   "--device", a.device, "--threads", str(a.threads)]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                row = {"length": length, "method": method, "error": proc.stderr.strip().splitlines()[-1:]}
+            else:
+                row = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            gb = lambda b: f"{b / 2**30:.2f} GiB"  # noqa: E731
+            print(f"T={length:5d} {method:24s} " + (f"measured {gb(row['measured_peak_bytes'])}, estimate "
+                  f"{gb(row['estimate_bytes'])}, {row['seconds_per_step']:.1f} s/step" if "error" not in row
+                  else f"failed: {row['error']}"), flush=True)  # fmt: skip
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"load_average": os.getloadavg(), "rows": rows}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
