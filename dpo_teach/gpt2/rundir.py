@@ -147,10 +147,10 @@ def _differences(old, new) -> str:
             continue
         if key == "files" and isinstance(was, dict) and isinstance(now, dict):
             for flag in sorted(set(was) | set(now)):
-                a, b = was.get(flag), now.get(flag)
+                a, b = (d.get(flag) if isinstance(d.get(flag), dict) else {} for d in (was, now))
                 if a != b:
-                    out.append(f"the content of {flag} changed (sha256 {str(a)[:12]} in that run, "
-                               f"{str(b)[:12]} now)")  # fmt: skip
+                    out.append(f"the content of {flag} {b.get('path', a.get('path', ''))} changed (sha256 "
+                               f"{str(a.get('sha256'))[:12]} in that run, {str(b.get('sha256'))[:12]} now)")  # fmt: skip
         elif isinstance(was, dict) and isinstance(now, dict):
             out += [f"{key}.{k}: {was.get(k)!r} in that run, {now.get(k)!r} now"
                     for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]  # fmt: skip
@@ -160,7 +160,7 @@ def _differences(old, new) -> str:
 
 
 def input_fingerprints(named_paths: dict) -> dict:
-    """``{flag: sha256}`` for each local file or folder in ``named_paths`` (``{flag: path or
+    """``{flag: {"path", "sha256"}}`` for each local file or folder in ``named_paths`` (``{flag: path or
     name}``; hub names and None are skipped): a folder's hash covers every file's relative path
     and content (symbolic links by their target), so an edited input is noticed on resume."""
     found = {}
@@ -176,7 +176,7 @@ def input_fingerprints(named_paths: dict) -> dict:
                 digest.update(os.readlink(file).encode())
             else:
                 digest.update(_fingerprint(file)["sha256"].encode())
-        found[flag] = digest.hexdigest()
+        found[flag] = {"path": str(value), "sha256": digest.hexdigest()}
     return found
 
 

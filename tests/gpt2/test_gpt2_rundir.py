@@ -121,7 +121,7 @@ def test_changed_inputs_are_refused_with_each_difference_named(tmp_path):
     RunDir(out, settings(), stages=("sft",))
     RunDir(out, settings(), stages=("sft",))  # same inputs: resumes
     data.write_text('{"prompt": "a", "chosen": " c", "rejected": " b"}\n')  # labels swapped, same size
-    with pytest.raises(ValueError, match=r"the content of --dataset changed.*new --output-dir"):
+    with pytest.raises(ValueError, match=r"the content of --dataset .*prefs.jsonl changed.*new --output-dir"):
         RunDir(out, settings(), stages=("sft",))
     with pytest.raises(ValueError, match=r"seed: 0 in that run, 3 now"):
         RunDir(out, {**settings(), "seed": 3}, stages=("sft",))
@@ -133,7 +133,7 @@ def test_input_fingerprints_cover_a_folder_and_skip_hub_names(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")
     first = input_fingerprints({"--model": str(tmp_path / "model"), "--reward-model": "lvwerra/x", "--p": None})
-    assert list(first) == ["--model"] and len(first["--model"]) == 64
+    assert list(first) == ["--model"] and len(first["--model"]["sha256"]) == 64
     (tmp_path / "model" / "config.json").write_text("{ }")
     assert input_fingerprints({"--model": str(tmp_path / "model")}) != first
 

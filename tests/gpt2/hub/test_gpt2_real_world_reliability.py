@@ -133,7 +133,7 @@ def test_a_resume_after_the_dataset_file_changed_is_refused(checkpoint, tmp_path
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert exit_info.value.code == 2 and "the content of --dataset changed" in last and "--output-dir" in last
+    assert exit_info.value.code == 2 and f"the content of --dataset {data} changed" in last and "--output-dir" in last
 
 
 def _custom_code_checkpoint(path, marker) -> None:
