@@ -34,14 +34,6 @@ def statuses(results):
     return [results[n].status for n in range(1, len(CHECKS) + 1)]
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades") / "scores.csv"
-    names = ["all_right.ipynb", "one_error_cell.ipynb", "hostile.ipynb"]
-    rows = dict(main([str(FIXTURES / n) for n in names] + ["--timeout", TIMEOUT, "--csv", str(out)]))
-    return rows, out
-
-
 def test_all_right_scores_twelve_of_twelve(graded):
     rows, _ = graded
     assert len(CHECKS) == 12
@@ -70,7 +62,7 @@ def test_hostile_functions_cost_their_own_exercises_only(graded):
 
 def test_csv_has_one_row_per_submission_a_total_and_the_feedback(graded):
     _, out = graded
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.open()))[:3]  # the files first, in the order given, then the folder
     assert [row["submission"] for row in rows] == ["all_right.ipynb", "one_error_cell.ipynb", "hostile.ipynb"]
     assert [row["total"] for row in rows] == ["12", "11", "8"]
     assert rows[2]["exercise_5"] == "fail" and "exercise 3: uses dpo_teach" in rows[2]["flags"]
@@ -83,7 +75,7 @@ CLASS = {
     "alice/09_exercises.ipynb": "three_right.ipynb",
     "bob/09_exercises.ipynb": "kill_grader.ipynb",
     "carol/09_exercises.ipynb": "../../../notebooks/09_exercises.ipynb",  # the hand-out, untouched
-    '=HYPERLINK("http://x.example")+forge.ipynb': "forge.ipynb",
+    '=HYPERLINK("x")+forge.ipynb': "forge.ipynb",
     "read_solutions.ipynb": "read_solutions.ipynb",
     "write_outside.ipynb": "write_outside.ipynb",
     "library_hidden.ipynb": "library_hidden.ipynb",
@@ -99,17 +91,24 @@ def attacked(tmp_path_factory):
         shutil.copyfile(FIXTURES / source, folder / name)
     before = {p: p.read_bytes() for p in folder.rglob("*.ipynb")}
     out = folder.parent / "scores.csv"
+    single = [str(FIXTURES / n) for n in ("all_right.ipynb", "one_error_cell.ipynb", "hostile.ipynb")]
     try:
-        rows = dict(main([str(folder), "--timeout", TIMEOUT, "--csv", str(out)]))
+        rows = dict(main([*single, str(folder), "--timeout", TIMEOUT, "--csv", str(out)]))
         landed = LANDED.exists()
     finally:
         LANDED.unlink(missing_ok=True)  # written by the attack, if it got through
     return rows, out, landed, before
 
 
+@pytest.fixture(scope="module")
+def graded(attacked):
+    rows, out, *_ = attacked  # one grading run for every fixture: the submissions run side by side
+    return rows, out
+
+
 def test_rows_are_named_by_their_path_in_the_folder(attacked):
     rows, *_ = attacked
-    assert sorted(rows) == sorted(CLASS)
+    assert sorted(rows) == sorted([*CLASS, "all_right.ipynb", "one_error_cell.ipynb", "hostile.ipynb"])
 
 
 def test_the_grader_and_the_other_rows_survive_a_kill(attacked):
@@ -120,7 +119,7 @@ def test_the_grader_and_the_other_rows_survive_a_kill(attacked):
 
 def test_forged_verdicts_score_fail(attacked):
     rows, *_ = attacked
-    forged = rows['=HYPERLINK("http://x.example")+forge.ipynb']
+    forged = rows['=HYPERLINK("x")+forge.ipynb']
     assert statuses(forged)[:4] == ["fail", "fail", "missing", "fail"]  # a redefined check, patched checks, a print
 
 
@@ -141,14 +140,14 @@ def test_a_timed_out_setup_cell_is_named_as_the_cause(attacked):
 def test_library_use_in_check_cells_and_under_another_name_is_flagged(attacked):
     rows, *_ = attacked
     r = rows["library_hidden.ipynb"]
-    assert "uses dpo_teach" in r[2].flags  # the import sits in the answer, the call in the check cell
+    assert r[2].status == "pass" and "uses dpo_teach" in r[2].flags  # all of it in the check cell
     assert r[4].flags == ["calls dpo_teach.numpy_dpo as reference"]  # no "dpo_teach" in its source
 
 
 def test_the_csv_is_formula_safe(attacked):
     _, out, *_ = attacked
     names = [row["submission"] for row in csv.DictReader(out.open())]
-    assert "'=HYPERLINK(\"http://x.example\")+forge.ipynb" in names
+    assert "'=HYPERLINK(\"x\")+forge.ipynb" in names
     row = ["-1", "+x", "@x", "\tx", "\rx", "=x", "ok -"]
     text = csv_text([(name, {1: Result("fail", name)}) for name in row])
     cells = [line[0] for line in csv.reader(text.splitlines()[1:])]
