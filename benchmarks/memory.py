@@ -4,8 +4,9 @@ For each sequence length, a fresh process builds the GPT-2 124M shape (12 x 768,
 50,257-token vocabulary, fp32), AdamW, one preference pair per step whose rows are ``T`` tokens
 (a quarter prompt), and takes ``--steps`` DPO steps with :class:`dpo_teach.gpt2.trainer.DPOTrainer`
 (reference log-probs precomputed, so no reference model is held). Measured: the process's peak
-resident memory (``ru_maxrss``) minus its memory before the model was built, so weights,
-gradients, AdamW state, activations and logits, everything a step needs. Beside it:
+resident memory during the last steps (``VmHWM``, reset after the first step, which also creates
+AdamW's state) minus its memory before the model was built: weights, gradients, AdamW state,
+activations and logits, everything a step needs. Beside it:
 :func:`dpo_teach.gpt2.memory.estimate_peak` for the same run (the number the fine-tune prints).
 On CUDA, ``torch.cuda.max_memory_allocated`` instead.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -26,6 +26,12 @@ import time
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    """VmHWM: the peak resident size since the process started or since ``clear_refs`` reset it."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def worker(length: int, method: str, steps: int, device: str, threads: int) -> dict:
@@ -56,16 +62,20 @@ def worker(length: int, method: str, steps: int, device: str, threads: int) -> d
     stand_in = GPT2LMHeadModel(GPT2Config(vocab_size=8, n_positions=config.n_positions, n_embd=8, n_layer=1,
                                           n_head=1, loss_type="ForCausalLM"))  # fmt: skip
     trainer = DPOTrainer(policy, stand_in, pairs, cfg, 0, ref_logps=ref)
+    trainer.train(until=1)  # the first step also creates AdamW's state: its peak is not a step's
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    else:
+        with open("/proc/self/clear_refs", "w") as f:  # Linux: reset the peak resident size (VmHWM)
+            f.write("5")
     t = time.perf_counter()
     trainer.train()
-    seconds = (time.perf_counter() - t) / steps
+    seconds = (time.perf_counter() - t) / (steps - 1)
     if device == "cuda":
         measured = torch.cuda.max_memory_allocated()
-    else:  # ru_maxrss is in KiB on Linux
-        measured = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-    est = estimate_peak(policy, cfg, rows=2, seq_len=length, ref_model=None, precomputed=True)
+    else:
+        measured = peak_rss_bytes() - before
+    est = estimate_peak(policy, cfg, rows=2, seq_len=length, ref_model=None, precomputed=False)
     return {"length": length, "method": method, "device": device, "threads": threads,
             "measured_peak_bytes": measured, "estimate_bytes": est["total"], "estimate": est,
             "seconds_per_step": seconds, "steps": steps}  # fmt: skip
@@ -75,7 +85,7 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 2048])
     ap.add_argument("--methods", nargs="+", default=["full", "chunked", "chunked+checkpointing"])
-    ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=2, help="DPO steps (>= 2; the first is not measured)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="write the rows to this file")

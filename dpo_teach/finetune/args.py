@@ -11,6 +11,7 @@ import math
 from ..gpt2.config import add_loss_arguments
 from ..gpt2.hub.real_world import add_input_arguments
 from ..gpt2.recipe import DEFAULT_BETA
+from .train_args import add_training_arguments
 
 __all__ = ["MAX_SEED", "number_type", "build_parser", "check_rounds_fit"]
 
@@ -75,6 +76,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
                              "run's prompts and steps; 1 = offline DPO")  # fmt: skip
     add_loss_arguments(parser, number_type(float, "a finite number >= 0", lambda x: x >= 0))
     add_input_arguments(parser, at_least_one)
+    add_training_arguments(parser, number_type)  # issue 28: --learning-rate ... --lora (train_args.py)
     return parser
 
 

@@ -36,13 +36,14 @@ from ..gpt2.recipe import DEFAULT_BETA, sizes_for
 from ..gpt2.rundir import atomic_write_text
 from .args import MAX_SEED, build_parser, check_rounds_fit  # noqa: F401  (MAX_SEED: public)
 from .report import SUMMARY_ROWS, format_rounds, summary_table  # noqa: F401  (public here too)
+from .train_args import knobs_summary, sizes_with, trainer_knobs, training_from_args
 
 CPU_SECONDS_PER_SMALL_STEP = 15  # the small preset on a 2-core CPU, measured (SFT, batch 64)
 
 
 def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=False,
         output_dir="runs/finetune", progress=True, log=print, threads=None,
-        allow_slow=False, loss=None, rounds=1, inputs=None) -> dict:  # fmt: skip
+        allow_slow=False, loss=None, rounds=1, inputs=None, training=None) -> dict:  # fmt: skip
     """The whole pipeline; returns the metrics written to ``output_dir/metrics.json``.
 
     ``beta``: None = ``DEFAULT_BETA``. ``threads``: ``torch.set_num_threads`` for this process
@@ -51,7 +52,8 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     value}`` (DPOConfig fields, see :func:`loss_settings`); None = DPO (``sigmoid``). ``rounds`` > 1:
     online DPO in that many rounds (:func:`dpo_teach.gpt2.lab.online.online_dpo`) instead of offline.
     ``inputs``: prompts, judge or dataset (:class:`dpo_teach.gpt2.hub.real_world.Inputs`; None: the
-    review world). Under ``torchrun`` every rank runs it (DDP); rank 0 alone logs and writes files,
+    review world). ``training``: the training flags (:func:`.train_args.training_from_args`; None:
+    the preset's). Under ``torchrun`` every rank runs it (DDP); rank 0 alone logs and writes files,
     and returns the metrics (the other ranks return None)."""
     import torch
 
@@ -60,6 +62,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     from ..gpt2.hub.hf_checkpoint import save_policy
     from ..gpt2.hub.real_world import Inputs
     from ..gpt2.lab.online import online_stage
+    from ..gpt2.lora import merged
     from ..gpt2.models import count_parameters
     from ..gpt2.plots import save_run_plots
     from ..gpt2.rundir import input_fingerprints, open_run_dir
@@ -72,7 +75,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     device = default_device(device)
     env = dist.init_distributed(device)  # one process unless torchrun / accelerate started several
     device, log, progress = dist.device_for(env, device), dist.main_only(env, log), progress and env.is_main
-    sizes = sizes_for(preset, fast)
+    sizes = sizes_with(sizes_for(preset, fast), training)  # --learning-rate, --batch-size, ... (issue 28)
     if preset == "small" and device == "cpu" and not allow_slow and not model_name:
         hours = (sizes.sft_steps + sizes.dpo_steps) * CPU_SECONDS_PER_SMALL_STEP / 3600
         raise ValueError(
@@ -111,6 +114,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     t = time.perf_counter()
     stage = real_stages.data_stage(run_dir, inputs, source, ref_model, tokenizer, sizes, seed, log, device)
     timings["preference_data_seconds"] = time.perf_counter() - t
+    sizes = sizes_with(sizes, training, len(stage.train_pairs))  # --epochs, --warmup-ratio
 
     t, online = time.perf_counter(), None
     if rounds > 1:  # online DPO: sample, label and train in rounds (the reference stays the SFT model)
@@ -119,9 +123,12 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
                                                               seed, rounds, loss, log)  # fmt: skip
         speed, steps_this_run = None, sizes.dpo_steps
     else:
-        policy, config, history, speed, steps_this_run = _offline_dpo(
-            out, ref_model, tokenizer, stage.train_pairs, sizes, beta, seed, progress, loss, log, env
+        knobs = trainer_knobs(training, ref_model, tokenizer, device)
+        eval_pairs = stage.eval_pairs if knobs["eval_every"] else None
+        policy, config, history, speed, steps_this_run, trainer = _offline_dpo(
+            out, ref_model, tokenizer, stage.train_pairs, sizes, beta, seed, progress, loss, log, env, knobs, eval_pairs
         )
+        ref_model = trainer.reference  # the DPO reference: --ref-model, or with --lora the adapters off
     timings["dpo_seconds"] = time.perf_counter() - t  # this process only, so <= wall_seconds
     if not env.is_main:  # rank 0 evaluates and writes; the others are done
         return None
@@ -130,7 +137,7 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     models = (policy, ref_model, tokenizer)
     metrics_eval, samples = real_stages.evaluate_stage(inputs, stage, *models, beta, seed, log)
     timings["eval_seconds"] = time.perf_counter() - t
-    save_policy(policy, tokenizer, out / "policy")  # save_pretrained: safetensors + tokenizer
+    save_policy(merged(policy), tokenizer, out / "policy")  # save_pretrained (LoRA folded in)
     timings["wall_seconds"] = time.perf_counter() - t_start
 
     metrics = {
@@ -157,6 +164,9 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     }
     if online is not None:
         metrics["online"] = online
+    else:  # issue 28: the training settings, the held-out curve, the best step, the memory estimate
+        metrics["training"] = {**knobs_summary(knobs, sizes), "memory_estimate": trainer.memory_estimate}
+        metrics["train"].update(eval_history=trainer.eval_history, best=trainer.best)
     if inputs.changed() or env.enabled:
         metrics.update(inputs=inputs.changed(), judge=inputs.reward_model or "the true reward",
                        processes=env.world_size)  # fmt: skip
@@ -166,25 +176,35 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
     return metrics
 
 
-def _offline_dpo(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss, log, env=None):
+def _offline_dpo(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss, log, env=None,
+                 knobs=None, eval_pairs=None):  # fmt: skip
     """Stage 4, offline: DPO on the pairs of stage 3, resumed from ``out`` if it holds a checkpoint.
-    Returns ``(policy, config, history, tokens_per_second or None, steps_this_run)``."""
+    Returns ``(policy, config, history, tokens_per_second or None, steps_this_run, trainer)``."""
     from ..gpt2 import stages
 
-    policy, trainer = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress,
-                                       loss, env)  # fmt: skip
+    policy, trainer, reference = stages.dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed,
+                                                  progress, loss, env, knobs, eval_pairs, log)  # fmt: skip
+    trainer.reference = reference
     resumed = trainer.load_checkpoint()  # resume, if a checkpoint is there: count only this process's work
     what = f"resuming at step {trainer.step} of {sizes.dpo_steps}" if resumed else f"{sizes.dpo_steps} steps"
     loss_type = trainer.config.loss_type
     log(f"[4/5] DPO: {what} ({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {loss_type})")
+    tokens = sum(len(p["prompt_ids"]) * 2 + len(p["chosen_ids"]) + len(p["rejected_ids"]) for p in train_pairs)
+    epochs = sizes.dpo_steps * sizes.dpo_batch_size / len(train_pairs)
+    log(f"      {sizes.dpo_steps} steps x {sizes.dpo_batch_size} pairs = {epochs:.2f} epochs of {len(train_pairs)} "
+        f"pairs, ~{tokens * epochs:,.0f} tokens through the policy; lr {sizes.dpo_learning_rate:g} "
+        f"({trainer.config.lr_scheduler}, {sizes.dpo_warmup_steps} warm-up steps)")  # fmt: skip
     steps_before, tokens_before = trainer.step, int(trainer.tokens_seen)
     seconds_before = trainer.train_seconds
     history = trainer.train()
+    if trainer.best is not None:  # --save-best: evaluate and save the policy of the lowest held-out loss
+        trainer.load_best()
+        log(f"      best held-out loss {trainer.best['eval_loss']:.4f} at step {trainer.best['step']}: kept")
     if trainer.step > steps_before:
         speed = (int(trainer.tokens_seen) - tokens_before) / (trainer.train_seconds - seconds_before)
     else:  # every step was done by an earlier run: no speed was measured now
         speed = None
-    return policy, trainer.config, history, speed, trainer.step - steps_before
+    return policy, trainer.config, history, speed, trainer.step - steps_before, trainer
 
 
 def main(argv=None) -> dict:
@@ -194,7 +214,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     loss = loss_from_args(parser, args)
     fast = args.fast or fast_mode()
-    check_rounds_fit(parser, args.rounds, sizes_for(args.preset, fast))
+    training = training_from_args(parser, args)
+    sizes = sizes_with(sizes_for(args.preset, fast), training)
+    if sizes.dpo_batch_size % args.grad_accum:
+        parser.error(f"--grad-accum {args.grad_accum} does not divide the batch of {sizes.dpo_batch_size} pairs "
+                     "into equal micro-batches; pick a --batch-size that is a multiple of it")  # fmt: skip
+    check_rounds_fit(parser, args.rounds, sizes)
     inputs = inputs_from_args(parser, args)
     name = "model" if args.model else args.preset
     rounds = f"-rounds{args.rounds}" if args.rounds > 1 else ""
@@ -202,7 +227,8 @@ def main(argv=None) -> dict:
     try:
         metrics = run(args.preset, args.model, args.device, args.beta, args.seed, fast, output_dir,
                       progress=not args.no_progress, threads=args.threads,
-                      allow_slow=args.allow_slow, loss=loss, rounds=args.rounds, inputs=inputs)  # fmt: skip
+                      allow_slow=args.allow_slow, loss=loss, rounds=args.rounds, inputs=inputs,
+                      training=training)  # fmt: skip
     except (ValueError, OSError) as err:  # bad input or a file problem: one line, argparse style
         parser.exit(2, f"error: {err}\n")
     finally:

@@ -10,8 +10,13 @@ folder is the pipeline a student reads in order, each file feeding the next:
 ``config``       ``DPOConfig``: the trainer's hyper-parameters, each checked
 ``data``         prompts, pairs sampled and labelled by the true reward, JSON Lines, token ids
 ``logprobs``     tokens -> summed completion log-probs, and the one whole-dataset scoring loop
+``chunked_logps`` the same sums with the LM head in chunks of scored tokens (no full logits)
 ``losses``       the DPO family's members in the trainer (``DPOConfig.loss_type``)
 ``probe``        held-out probe log-probs logged during training
+``heldout``      held-out loss and accuracy every N steps; the best policy (``save_best``)
+``schedule``     the learning rate: warm-up, then constant, linear or cosine
+``lora``         LoRA adapters (peft); the reference is the model with them off
+``memory``       a run's estimated peak memory, by parts, before it starts
 ``sft``          supervised fine-tuning: the reference model
 ``sampling``     ancestral sampling with a KV cache
 ``distributed``  data-parallel helpers (torchrun / accelerate; NCCL or Gloo)

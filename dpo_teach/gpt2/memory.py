@@ -39,7 +39,8 @@ def _count(model, trainable_only=False) -> int:
 def estimate_peak(policy, config, rows: int, seq_len: int, ref_model=None, precomputed: bool = True) -> dict:
     """Estimated peak bytes of DPO training ``policy`` with ``config`` (a :class:`~.config.DPOConfig`):
     ``rows`` sequences per optimizer step (2 x pairs), ``seq_len`` tokens each (the longest row);
-    ``ref_model``: a second model held in memory (None or the policy itself: none). Returns the
+    ``ref_model``: a second model held in memory (None or the policy itself: none); ``precomputed``:
+    the reference is scored before training (count that pass). Returns the
     parts and ``total`` (the larger of the training step and the reference precompute)."""
     layers, width, vocab = _shape(policy)
     weights = 4 * _count(policy)
@@ -60,7 +61,7 @@ def estimate_peak(policy, config, rows: int, seq_len: int, ref_model=None, preco
              "activations": activations, "logits": logits}  # fmt: skip
     train = sum(parts.values())
     precompute = 0
-    if precomputed and ref_model is not None:  # no gradient: logits and log-softmax of one pass
+    if precomputed:  # no gradient: logits and log-softmax of one scoring pass
         score_tokens = 8 * config.batch_size * seq_len  # 4 x batch_size pairs per scoring pass
         precompute = weights + 4 * vocab * (min(chunk, score_tokens) if chunk else score_tokens) * 2
     parts["reference_precompute"] = precompute

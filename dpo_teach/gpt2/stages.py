@@ -106,17 +106,54 @@ def pairs_stage(run_dir, ref_model, tokenizer, train_prompts, eval_prompts, seed
     )
 
 
-def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss=None, env=None):
-    """Stage 4: a policy copied from the reference and its trainer (resumes from out/).
-    ``loss``: DPOConfig fields ``{"loss_type": ..., options...}``; None = DPO (``sigmoid``).
-    ``env``: a :class:`~.distributed.DistEnv` (data-parallel under torchrun)."""
+def dpo_stage(out, ref_model, tokenizer, train_pairs, sizes, beta, seed, progress, loss=None, env=None,
+              knobs=None, eval_pairs=None, log=print):  # fmt: skip
+    """Stage 4: a policy copied from the reference and its trainer (resumes from out/); returns
+    ``(policy, trainer, reference)``. ``loss``: DPOConfig fields ``{"loss_type": ..., options...}``;
+    None = DPO (``sigmoid``). ``env``: a :class:`~.distributed.DistEnv` (data-parallel under torchrun).
+    ``knobs`` (issue 28): further DPOConfig fields (``grad_accum``, ``lr_scheduler``, ``eval_every``,
+    ``save_best``, ``gradient_checkpointing``, ``logps_chunk``), and ``lora`` (``{"r", "alpha",
+    "targets"}``: the policy is ``ref_model`` with adapters, the reference the same with them off),
+    ``ref_model`` (another loaded reference), ``allow_big`` (train past the memory estimate).
+    ``eval_pairs``: held-out pairs for ``eval_every``. The estimated peak memory is logged first."""
+    from .config import REFERENCE_FREE
+    from .memory import GIB, describe, device_memory_bytes, estimate_peak
     from .trainer import DPOConfig, DPOTrainer
 
-    policy = copy.deepcopy(ref_model)
+    knobs = dict(knobs or {})
+    lora, reference, allow_big = knobs.pop("lora", None), knobs.pop("ref_model", None), knobs.pop("allow_big", False)
+    reference = ref_model if reference is None else reference
+    if lora:  # no copy: adapters on the SFT model, whose weights stay frozen
+        from .lora import AdaptersOff, lora_policy
+
+        policy = lora_policy(ref_model, lora["r"], lora["alpha"], lora["targets"])
+        reference = AdaptersOff(policy)
+    else:
+        policy = copy.deepcopy(ref_model)
     config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
                        max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps,
-                       output_dir=str(out), seed=seed, progress=progress, **(loss or {}))  # fmt: skip
-    return policy, DPOTrainer(policy, ref_model, train_pairs, config, tokenizer.pad_token_id, dist_env=env)
+                       output_dir=str(out), seed=seed, progress=progress, **knobs, **(loss or {}))  # fmt: skip
+    longest = max(len(p["prompt_ids"]) + max(len(p["chosen_ids"]), len(p["rejected_ids"])) for p in train_pairs)
+    held = [ref_model] if not lora else []  # the SFT model stays in memory for the evaluation
+    held += [reference] if reference is not ref_model and not lora else []
+    scored = config.precompute_ref_logps and config.loss_type not in REFERENCE_FREE
+    estimate = estimate_peak(policy, config, 2 * config.batch_size // (env.world_size if env else 1), longest,
+                             held[0] if held else None, scored)  # fmt: skip
+    if len(held) > 1:
+        estimate["weights"] += 4 * sum(p.numel() for p in held[1].parameters())
+        estimate["total"] += 4 * sum(p.numel() for p in held[1].parameters())
+    device = next(policy.parameters()).device
+    available = device_memory_bytes(str(device))
+    log(f"      estimated peak memory {describe(estimate)}; the device has "
+        f"{'?' if available is None else f'{available / GIB:.1f} GiB'}")  # fmt: skip
+    if available is not None and estimate["total"] > available and not allow_big:
+        raise ValueError(f"this DPO run needs an estimated {estimate['total'] / GIB:.1f} GiB but the device has "
+                         f"{available / GIB:.1f} GiB; use --grad-accum, --logps-chunk, --gradient-checkpointing, "
+                         "--lora or a smaller --batch-size / --max-length, or pass --allow-big to try anyway")  # fmt: skip
+    trainer = DPOTrainer(policy, reference, train_pairs, config, tokenizer.pad_token_id, dist_env=env,
+                         eval_pairs=eval_pairs)  # fmt: skip
+    trainer.memory_estimate = estimate
+    return policy, trainer, reference
 
 
 def set_threads(threads, model, device) -> None:
