@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 import dpo_teach
+from helpers import time_limit
 
 PARTS = ["numpy_dpo", "torch_dpo", "bandit", "gpt2", "exercises"]
 
@@ -17,7 +18,7 @@ PARTS = ["numpy_dpo", "torch_dpo", "bandit", "gpt2", "exercises"]
 def run_python(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints one JSON line, returned here."""
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=time_limit(120)
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dpo_teach.gpt2.distributed import DistEnv
-from helpers import start_torchrun
+from helpers import start_torchrun, time_limit
 
 WORKER = Path(__file__).with_name("ddp_trainer_worker.py")
 
@@ -26,7 +26,7 @@ def test_two_processes_stopped_and_resumed_match_one_process(tmp_path):
     start = time.perf_counter()
     proc = start_torchrun(WORKER, tmp_path)
     one = worker.run(DistEnv(), None)  # one process, uninterrupted, meanwhile
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=time_limit(120))
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, stderr[-3000:]
     two = json.loads((tmp_path / "result.json").read_text())
@@ -57,7 +57,7 @@ def test_torchrun_runs_the_whole_cli_as_one_process_does(fast_run, tmp_path):
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m",
          "dpo_teach.finetune", "--fast", "--no-progress", "--device", "cpu", "--seed", "1", "--output-dir",
          str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=240,
+        capture_output=True, text=True, env=env, timeout=time_limit(240),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("win rate vs the reference") == 1 and proc.stdout.count("[4/5] DPO") == 1

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dpo_teach.gpt2 import distributed as d
-from helpers import start_torchrun
+from helpers import start_torchrun, time_limit
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -24,7 +24,7 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     start = time.perf_counter()
     proc = start_torchrun(WORKER, out)
     one = ddp_worker.train(d.DistEnv())  # the 1-process run, meanwhile
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=time_limit(120))
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, stderr[-3000:]
     two = json.loads(out.read_text())

@@ -14,6 +14,7 @@ from dpo_teach.finetune import main
 from dpo_teach.gpt2.hub.preference_data import tokenize_preferences
 from dpo_teach.gpt2.hub.real_world import MAX_COMPLETIONS_PER_PROMPT, Inputs, dataset_pairs
 from dpo_teach.gpt2.hub.sources import load_rows
+from helpers import time_limit
 
 FAST = ["--fast", "--no-progress", "--device", "cpu", "--threads", "1"]
 ROWS = [{"prompt": f"the film {w} was", "chosen": " great.", "rejected": " dull."}
@@ -171,7 +172,7 @@ def test_a_checkpoint_with_its_own_code_never_runs_it_even_with_y_on_stdin(tmp_p
     else:
         argv = ["-c", LOAD_JUDGE.format(path=str(path))]
     proc = subprocess.run([sys.executable, *argv], input="y\ny\ny\n", capture_output=True, text=True,
-                          timeout=600)  # fmt: skip  (a hang guard, not a time limit)
+                          timeout=time_limit(200))  # fmt: skip  (a hang guard, not a time limit)
     assert not marker.exists(), "the checkpoint's own Python file ran"
     last = proc.stderr.strip().splitlines()[-1]
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr and last.startswith("error: "), proc.stderr[-2000:]
