@@ -21,6 +21,7 @@ Two ways to run it:
     pytest tests/test_bad_input_audit.py          # one test per case, each must be clear
     python tests/test_bad_input_audit.py          # a count table per area + every non-clear case
     python tests/test_bad_input_audit.py -v       # ... and every case with what happened
+    python tests/test_bad_input_audit.py AREA ... # only these areas (e.g. run_dir hub_data)
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ import numpy as np
 import torch
 
 import dpo_teach.numpy_dpo as numpy_dpo
+import dpo_teach.numpy_variants as numpy_variants
 import dpo_teach.torch_dpo as torch_dpo
-from helpers import PAD, tiny_gpt2, toy_pairs
+import dpo_teach.torch_variants as torch_variants
+from helpers import PAD, time_limit, tiny_gpt2, toy_pairs
 
-TIME_LIMIT_S = 20.0  # per case; a case over it is a crash ("too slow")
+TIME_LIMIT_S = time_limit(20.0)  # per case (a hang guard, scaled for a busy machine); over it: "too slow"
 
 # ---------------------------------------------------------------- the case table
 
@@ -610,6 +613,214 @@ def _finetune_cases() -> None:
 
 _finetune_cases()
 
+# ---------------------------------------------------------------- round 3 (issue 23): what surrounds the fine-tune
+
+_USER_FILES: dict[str, dict[Path, bytes]] = {}  # case -> files the user owned before the call
+
+
+def _user_dir(kind: str) -> Path:
+    """A folder holding a user's own files (not a run directory): what a careless --output-dir hits."""
+    out = tmpdir() / "my_folder"
+    layout = {"tmp": [".draft.notes.tmp"], "policy": ["policy/thesis.txt"], "sft": ["sft/notes.md"],
+              "plain": ["notes.txt"]}[kind]  # fmt: skip
+    files = {}
+    for rel in layout:
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"the user's {rel}\n".encode())
+        files[path] = path.read_bytes()
+    _USER_FILES[kind] = files
+    return out
+
+
+def _user_files_intact(kind: str):
+    def post():
+        for path, content in _USER_FILES.get(kind, {}).items():
+            if not path.is_file() or path.read_bytes() != content:
+                return f"the user's file {path.name} was deleted or changed"
+        return None
+
+    return post
+
+
+def _open_user_dir(kind: str):
+    def call():
+        from dpo_teach.gpt2.rundir import RunDir
+
+        return RunDir(_user_dir(kind), {"preset": "tiny", "seed": 0}, ("sft", "pairs"))
+
+    return call
+
+
+_TOKENIZER = []
+
+
+def _tokenizer():
+    if not _TOKENIZER:
+        from dpo_teach.gpt2 import reviews
+        from dpo_teach.gpt2.tokenizer import train_tokenizer
+
+        _TOKENIZER.append(train_tokenizer(reviews.corpus(200, 0)))
+    return _TOKENIZER[0]
+
+
+def _rows_file(fname: str, text: str) -> Path:
+    path = tmpdir() / fname
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_rows(fname: str, text: str, **options):
+    def call():
+        from dpo_teach.gpt2.hub.sources import load_rows
+
+        return load_rows(_rows_file(fname, text), **options)
+
+    return call
+
+
+DISTINCT = [{"prompt": f"the film {w} was", "chosen": " great.", "rejected": " dull."}
+            for w in ("plot", "cast", "score", "script", "ending", "music", "pace", "set", "light", "story")]  # fmt: skip
+
+
+def _duplicates_held_out():
+    """20 rows: each of 10 distinct rows twice; the held-out pairs must not also be trained on."""
+    from dpo_teach.gpt2.hub.real_world import Inputs, dataset_pairs
+
+    path = _rows_file("dup.jsonl", "".join(json.dumps(r) + "\n" for r in DISTINCT * 2))
+    (train, _), (held, _) = dataset_pairs(Inputs(dataset=str(path)), _tokenizer(), 64, 4, 0, log=lambda *a: None)
+    return train, held
+
+
+def _no_leak(result):
+    train, held = result
+    seen = {json.dumps(p, sort_keys=True) for p in train}
+    leaked = [p for p in held if json.dumps(p, sort_keys=True) in seen]
+    return f"{len(leaked)} of {len(held)} held-out pairs are also training pairs" if leaked else None
+
+
+def _tokenized(rows):
+    def call():
+        from dpo_teach.gpt2.hub.preference_data import tokenize_preferences
+
+        return tokenize_preferences(rows, _tokenizer(), 64)
+
+    return call
+
+
+def _warns(*words):
+    def ok(data):
+        said = " ".join(getattr(data, "warnings", None) or [])
+        missing = _missing_words(said, words)
+        return f"no warning naming {missing} (warnings: {said or 'none'})" if missing else None
+
+    return ok
+
+
+def _lengths_call(twin, lengths):
+    return lambda: twin.length_normalized_dpo_loss(PC, PR, RC, RR, lengths(), [3, 4], 0.1)
+
+
+def _remote_code_dir() -> Path:
+    """A save_pretrained folder whose config maps the model to a Python file in it (auto_map)."""
+    path = tmpdir() / "remote_code_model"
+    tiny_gpt2(0).save_pretrained(path)
+    _write_gpt2_tokenizer_files(path)
+    config = json.loads((path / "config.json").read_text())
+    config["model_type"] = "custom_gpt"
+    config["auto_map"] = {"AutoConfig": "custom.Config", "AutoModelForCausalLM": "custom.Model",
+                          "AutoModelForSequenceClassification": "custom.Model"}  # fmt: skip
+    (path / "config.json").write_text(json.dumps(config))
+    marker = _MARKERS["remote"] = path.parent / "REMOTE_CODE_RAN"
+    (path / "custom.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('ran')\n")
+    return path
+
+
+def _remote_code(load: str):
+    def call():
+        from transformers.utils import logging as hf_logging
+
+        path, stdin = _remote_code_dir(), sys.stdin
+        sys.stdin = io.StringIO("y\n" * 4)  # a user who answers "y" to transformers' prompt
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            if load == "causal_lm":
+                from dpo_teach.gpt2.models import load_pretrained
+
+                return load_pretrained(str(path))
+            from dpo_teach.gpt2.hub.judge import load_reward_model
+
+            return load_reward_model(str(path))
+        finally:
+            sys.stdin = stdin
+            hf_logging.set_verbosity(verbosity)
+
+    return call
+
+
+def _no_remote_code():
+    marker = _MARKERS.get("remote")
+    if marker is not None and marker.exists():
+        marker.unlink()
+        return "the checkpoint's own Python file ran (trust_remote_code was not False)"
+    return None
+
+
+def _dataset_run_twice():
+    """A --dataset run, then the same output dir with the dataset file's content changed."""
+    from dpo_teach.finetune import main
+
+    data, out = tmpdir() / "prefs.jsonl", tmpdir() / "run"
+    data.write_text("".join(json.dumps(r) + "\n" for r in DISTINCT))
+    argv = ["--fast", "--no-progress", "--device", "cpu", "--dataset", str(data), "--sft-steps", "0",
+            "--output-dir", str(out)]  # fmt: skip
+    main(argv)
+    changed = [{**r, "chosen": r["rejected"], "rejected": r["chosen"]} for r in DISTINCT]  # labels swapped
+    data.write_text("".join(json.dumps(r) + "\n" for r in changed))
+    return main(argv)
+
+
+def _round3_cases() -> None:
+    for kind in ("tmp", "policy", "sft", "plain"):
+        case("run_dir", f"RunDir/user-folder-with-{kind}", _open_user_dir(kind), "--output-dir",
+             post=_user_files_intact(kind))  # fmt: skip
+    case("run_dir", "main/--output-dir-a-user-folder", _cli("--output-dir", lambda: str(_user_dir("policy")),
+         output_dir=None), "--output-dir", expect="cli", post=_user_files_intact("policy"))  # fmt: skip
+    case("run_dir", "main/--dataset-content-changed-on-resume", _dataset_run_twice, "--dataset", "prefs.jsonl",
+         expect="cli", limit=8 * TIME_LIMIT_S)  # fmt: skip
+    c = lambda name, call, *w, **o: case("hub_data", name, call, *w, **o)  # noqa: E731
+    deep = "[" * 100_000 + "]" * 100_000
+    c("load_rows/100000-deep-.json", _load_rows("deep.json", deep), "deep.json")
+    c("load_rows/100000-deep-.jsonl-line-2", _load_rows("deep.jsonl", json.dumps(ROW) + "\n" + deep + "\n"),
+      "deep.jsonl", "line 2")  # fmt: skip
+    columns = json.dumps({k: [r[k] for r in DISTINCT] for k in ("prompt", "chosen", "rejected")}, indent=1)
+    c("load_rows/.json-one-object-of-columns", _load_rows("columns.json", columns), "columns.json", "array")
+    rows = "".join(json.dumps(r) + "\n" for r in DISTINCT)
+    c("load_rows/split-test-of-a-.jsonl-file", _load_rows("rows.jsonl", rows, split="test"), "rows.jsonl",
+      "test")  # fmt: skip
+    c("dataset_pairs/duplicate-rows-held-out", _duplicates_held_out, ok=_no_leak)
+    repeated = [{**r, "chosen": r["prompt"] + r["chosen"], "rejected": r["prompt"] + r["rejected"]}
+                for r in DISTINCT]  # fmt: skip
+    c("tokenize_preferences/prompt-repeated-in-completions", _tokenized(repeated), ok=_warns("prompt"))
+    question = [{"question": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in DISTINCT]
+    c("tokenize_preferences/prompt-column-named-question", _tokenized(question), ok=_warns("question"))
+    for label, lengths in (("bool-array", lambda: np.array([True, True])), ("bool-list", lambda: [True, 2]),
+                           ("bool-tensor", lambda: torch.tensor([True, True]))):  # fmt: skip
+        for area, twin in (("numpy_variants", numpy_variants), ("torch_variants", torch_variants)):
+            case(area, f"length_normalized_dpo_loss/{label}-lengths", _lengths_call(twin, lengths),
+                 "chosen_lengths")  # fmt: skip
+    for load in ("causal_lm", "reward_model"):
+        case("remote_code", f"{load}/auto_map-code-with-y-on-stdin", _remote_code(load),
+             "trust_remote_code|custom code", post=_no_remote_code)  # fmt: skip
+    f = lambda name, call, *w: case("finetune_inputs", "main/" + name, call, *w, expect="cli")  # noqa: E731
+    f("--completions-per-prompt-1000000", _cli("--completions-per-prompt", "1000000"), "--completions-per-prompt")
+    f("--dataset-split-of-a-.jsonl-file", _cli("--dataset", lambda: str(_rows_file("d.jsonl", rows)),
+      "--dataset-split", "test"), "--dataset-split|split")  # fmt: skip
+
+
+_round3_cases()
+
 # ---------------------------------------------------------------- the exercise checks
 
 
@@ -810,10 +1021,12 @@ KINDS = ("clear", "silent", "crash", "unclear")
 def main(argv: list[str]) -> int:
     """Print the count table and every non-clear case (``-v``: every case)."""
     verbose = "-v" in argv
+    only = [a for a in argv if not a.startswith("-")]  # AREA names: run only those areas
+    cases = [c for c in CASES if not only or c.area in only]
     start = time.perf_counter()
-    results = [(c, run_case(c)) for c in CASES]
+    results = [(c, run_case(c)) for c in cases]
     seconds = time.perf_counter() - start
-    areas = list(dict.fromkeys(c.area for c in CASES))
+    areas = list(dict.fromkeys(c.area for c in cases))
     width = max(len(a) for a in areas + ["overall"])
     header = f"{'area':<{width}}  {'tried':>5}  " + "  ".join(f"{k:>7}" for k in KINDS)
     print(header)
