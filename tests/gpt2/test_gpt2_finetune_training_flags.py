@@ -1,0 +1,59 @@
+"""python -m dpo_teach.finetune's training flags (issue 28): bad values are one error line and exit
+2; a LoRA run with every knob on trains, evaluates, keeps the best policy and saves a plain model;
+the memory estimate grows with the logits only on the full path."""
+
+import json
+
+import pytest
+
+from dpo_teach.gpt2.config import DPOConfig
+from dpo_teach.gpt2.memory import estimate_peak
+from helpers import run_cli, tiny_gpt2
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--save-best"], "--eval-every"),
+    (["--lora-r", "4"], "add --lora"),
+    (["--epochs", "1", "--max-steps", "3"], "pass one of them"),
+    (["--grad-accum", "3"], "--grad-accum 3 does not divide"),
+    (["--learning-rate", "0"], "out of range"),
+    (["--lr-scheduler", "step"], "invalid choice"),
+    (["--lora", "--lora-targets", " , "], "names no module"),
+])  # fmt: skip
+def test_bad_training_flags_are_one_error_line_and_exit_2(flags, words):
+    proc = run_cli(*flags)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and words in proc.stderr.strip().splitlines()[-1]
+
+
+def test_lora_run_with_every_knob(tmp_path):
+    proc = run_cli("--output-dir", str(tmp_path), "--lora", "--max-steps", "6", "--batch-size", "8",
+                   "--grad-accum", "2", "--lr-scheduler", "cosine", "--warmup-steps", "2", "--eval-every", "3",
+                   "--save-best", "--learning-rate", "1e-3")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "estimated peak memory" in proc.stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    training, train = metrics["training"], metrics["train"]
+    assert training["lora"] == {"r": 8, "alpha": 16.0, "targets": None} and training["grad_accum"] == 2
+    assert [row["step"] for row in train["eval_history"]] == [3, 6]
+    assert train["best"]["eval_loss"] == min(row["eval_loss"] for row in train["eval_history"])
+    lrs = [h["learning_rate"] for h in train["history"]]
+    assert lrs[0] == pytest.approx(5e-4) and lrs[1] == pytest.approx(1e-3) and lrs[-1] < 1e-3  # warm-up, cosine
+    # the saved policy is a plain GPT-2 (adapters folded in), loadable without peft
+    weights = json.loads((tmp_path / "policy" / "config.json").read_text())
+    assert weights["model_type"] == "gpt2"
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "policy" / "model.safetensors"), "pt") as f:
+        assert not [k for k in f.keys() if "lora" in k]
+
+
+def test_memory_estimate_full_logits_grow_with_length_chunked_do_not():
+    model = tiny_gpt2(vocab_size=50257, n_positions=2048)
+    full, chunked = DPOConfig(batch_size=1), DPOConfig(batch_size=1, logps_chunk=256)
+    short, long = (estimate_peak(model, full, 2, t) for t in (128, 2048))
+    assert long["logits"] == 16 * short["logits"] == 16 * 4 * 50257 * 2 * 128 * 4
+    c_short, c_long = (estimate_peak(model, chunked, 2, t) for t in (128, 2048))
+    assert c_long["logits"] - c_short["logits"] == 4 * 16 * (2048 - 128) * 2  # only the hidden states grow
+    accum = estimate_peak(model, DPOConfig(batch_size=4, grad_accum=4), 8, 128)
+    assert accum["activations"] == short["activations"]  # one micro-batch of 2 rows at a time
