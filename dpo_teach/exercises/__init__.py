@@ -16,12 +16,17 @@ be a float, int, ``Fraction``, ``Decimal``, NumPy or torch scalar (read as float
 float16 or bfloat16 that is right up to its own precision is told to compute in float64; a float64
 one right to 3 significant digits, that it looks typed rounded.
 
-This file says what exercises 1-9 ask and what their references are; exercises 10-11 (the
-derivation, notebook 02) live with their mistakes in ``derivation``, exercise 12 (IPO, the DPO
-family of notebook 06) in ``family``. Beside them: the inputs
-(``inputs``), the classic mistakes (``mistakes``, with ``function_mistakes``), reading and wording
-the answer (``feedback``), which hints explain it (``matching``), and running a student's function
-over the inputs (``runners``).
+This file says what exercises 1-3 and 7-9 ask and what their references are; exercises 4-6 (functions
+on batches of pairs) live in ``pairs``, 10 (the derivation, notebook 02) with its mistakes in
+``derivation`` and 11 in ``shift``, 12 (IPO, the DPO family of notebook 06) in ``family``. Beside
+them: the inputs (``inputs``), the classic mistakes (``mistakes``, with ``function_mistakes``),
+reading and wording a number (``feedback``), calling a student's function and reading its output
+(``calls``), which hints explain an answer (``matching``), and running a student's function over the
+inputs (``runners``).
+
+Feedback is English by default; ``set_language("zh")`` (or ``DPO_TEACH_LANG=zh``) words every
+message and hint in Chinese (``language``; the Chinese catalogue: ``zh_feedback``, ``zh_numbers``,
+``zh_functions``, ``zh_derivation``).
 """
 
 from __future__ import annotations
@@ -29,10 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from .. import numpy_dpo as nd
-from .. import torch_dpo as td
 from ..bandit import kl_divergence, optimal_policy
 from ..gpt2.logprobs import sequence_logps
 from . import feedback as fb
@@ -49,14 +52,17 @@ from .inputs import (
     TOY_BETA,
     TOY_POLICY,
     TOY_REFERENCE,
-    pair_cases,
     sequence_cases,
     table_cases,
     toy_logs,
 )
+from .language import get_language, set_language, tr
 from .matching import low_precision
+from .pairs import check_dpo_gradient, check_dpo_loss, check_gradient_weight
 
 __all__ = [
+    "set_language",
+    "get_language",
     "RTOL",
     "ATOL",
     "check_implicit_reward",
@@ -94,11 +100,13 @@ def check_implicit_reward(r_hat_w, r_hat_l):
             x,
             float(nd.implicit_reward(math.log(p), math.log(r), beta)),
             mistakes.implicit_reward(name, p, r, other, beta),
-            f"the toy example at beta = {beta}",
+            tr("the toy example at beta = {beta}", beta=beta),
             low_precision(value),
         )
     r_w, r_l = received["r_hat_w"], received["r_hat_l"]
-    return fb.passed(f"r_hat_w = {r_w:.6f}, r_hat_l = {r_l:.6f} (beta = {beta}).")
+    return fb.passed(
+        tr("r_hat_w = {r_w:.6f}, r_hat_l = {r_l:.6f} (beta = {beta}).", r_w=r_w, r_l=r_l, beta=beta)
+    )
 
 
 def check_bt_probability(p):
@@ -112,13 +120,16 @@ def check_bt_probability(p):
     variants = mistakes.bt_probability(r_w, r_l, expected)
     if not 0.0 <= x <= 1.0:
         raise AssertionError(
-            f"check_bt_probability: p = {x!r} is not a probability (it must lie "
-            "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)"
+            tr(
+                "check_bt_probability: p = {x} is not a probability (it must lie "
+                "in [0, 1]): p = sigmoid(r_hat_w - r_hat_l)",
+                x=repr(x),
+            )
             + fb.hint_lines([h for h, v in variants if math.isclose(x, v)])
         )
-    where = "the toy example at beta = 1"
+    where = tr("the toy example at beta = 1")
     fb.compare_number("check_bt_probability", "p", x, expected, variants, where, low_precision(p))
-    return fb.passed(f"p(y_w > y_l) = {x:.6f}: at beta = 1 it is 0.6 / (0.6 + 0.4), as Eq. 1 says.")
+    return fb.passed(tr("p(y_w > y_l) = {x:.6f}: at beta = 1 it is 0.6 / (0.6 + 0.4), as Eq. 1 says.", x=x))
 
 
 def check_dpo_loss_value(loss):
@@ -134,77 +145,12 @@ def check_dpo_loss_value(loss):
         x,
         float(nd.dpo_loss(*LOGP_EXAMPLE, LOGP_BETA)[0]),
         mistakes.dpo_loss_value(*LOGP_EXAMPLE, LOGP_BETA),
-        f"the log-prob example {LOGP_EXAMPLE} at beta = {LOGP_BETA}",
+        tr("the log-prob example {example} at beta = {beta}", example=LOGP_EXAMPLE, beta=LOGP_BETA),
         low_precision(loss),
     )
-    return fb.passed(f"loss = {x:.6f} (margin = {m:.3f}; a margin of 0 would give ln 2 = 0.693147).")
-
-
-# ---------------------------------------------------------------- 4-6: functions on batches of pairs
-
-
-def check_dpo_loss(fn):
-    r"""Exercise 4. ``fn(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
-    ref_rejected_logps, beta)`` -> per-example losses, shape (B,), Eq. (7):
-    :math:`-\log\sigma\big(\beta[(\log\pi_\theta^w - \log\pi_\mathrm{ref}^w) -
-    (\log\pi_\theta^l - \log\pi_\mathrm{ref}^l)]\big)`, stable up to margins of +-5e4.
-    """
-    n = runners.check_pair_function(
-        "check_dpo_loss",
-        fn,
-        ("losses",),
-        lambda *a: nd.dpo_loss(*a)[0],
-        mistakes.DPO_LOSS,
-        nonfinite_hint=mistakes.OVERFLOW_LOSS,
-        nan_hint=mistakes.LOG_OF_LOG,
-        cases=pair_cases(seed=4),
+    return fb.passed(
+        tr("loss = {x:.6f} (margin = {m:.3f}; a margin of 0 would give ln 2 = 0.693147).", x=x, m=m)
     )
-    return fb.passed(f"your dpo_loss matches Eq. 7 on {n} pairs, margins up to +-5e4 included.")
-
-
-def check_gradient_weight(fn):
-    r"""Exercise 5. ``fn(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
-    ref_rejected_logps, beta)`` -> the weight :math:`w = \sigma(\hat r_l - \hat r_w)` of each
-    pair in the DPO gradient (Sec. 4), shape (B,).
-    """
-    n = runners.check_pair_function(
-        "check_gradient_weight",
-        fn,
-        ("w",),
-        lambda *a: nd.sigmoid(-nd.margin(*a)),
-        mistakes.GRADIENT_WEIGHT,
-        nonfinite_hint=mistakes.OVERFLOW_WEIGHT,
-        nan_hint=mistakes.LOG_OF_LOG,
-        cases=pair_cases(seed=5),
-    )
-    return fb.passed(f"your gradient weight is right on {n} pairs (w -> 1 when a pair is badly ordered).")
-
-
-def _autograd_grads(pc, pr, rc, rr, beta):
-    """The reference for exercise 6: torch autograd through the library's loss."""
-    pc_t, pr_t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (pc, pr))
-    losses, _, _ = td.dpo_loss(pc_t, pr_t, torch.as_tensor(rc), torch.as_tensor(rr), beta)
-    losses.sum().backward()  # each loss depends on its own pair only: grad of the sum = per pair
-    return pc_t.grad.numpy(), pr_t.grad.numpy()
-
-
-def check_dpo_gradient(fn):
-    r"""Exercise 6. ``fn(...same five arguments...)`` -> ``(grad_chosen, grad_rejected)``, the
-    derivatives of each pair's loss with respect to :math:`\log\pi_\theta(y_w)` and
-    :math:`\log\pi_\theta(y_l)`, derived by hand; compared with torch autograd.
-    """
-    n = runners.check_pair_function(
-        "check_dpo_gradient",
-        fn,
-        ("grad_chosen", "grad_rejected"),
-        _autograd_grads,
-        mistakes.DPO_GRADIENT,
-        nonfinite_hint=mistakes.OVERFLOW_WEIGHT,
-        nan_hint=mistakes.LOG_OF_LOG,
-        cases=pair_cases(seed=6),
-        expected_label="autograd",
-    )
-    return fb.passed(f"your hand-derived gradient equals torch autograd on {n} pairs.")
 
 
 # ---------------------------------------------------------------- 7-9: the tabular world, sequences
@@ -223,7 +169,7 @@ def check_optimal_policy(fn):
         nonfinite_hint=mistakes.OVERFLOW_OPTIMAL_POLICY,
         nan_hint=mistakes.NAN_OPTIMAL_POLICY,
     )
-    return fb.passed(f"your pi* matches Eq. 4 on {n} tables, r / beta = 1e4 included.")
+    return fb.passed(tr("your pi* matches Eq. 4 on {n} tables, r / beta = 1e4 included.", n=n))
 
 
 def check_sequence_logps(fn):
@@ -241,7 +187,7 @@ def check_sequence_logps(fn):
         nonfinite_hint=mistakes.NONFINITE_SEQUENCE,
         nan_hint=mistakes.NAN_SEQUENCE,
     )
-    return fb.passed(f"your sequence_logps is right on {n} sequences (shift, mask and sum).")
+    return fb.passed(tr("your sequence_logps is right on {n} sequences (shift, mask and sum).", n=n))
 
 
 def _kl_optimal(ref_probs, rewards, beta):
@@ -266,11 +212,16 @@ def check_kl_when_beta_doubles(kl_beta, kl_double_beta):
             values[key],
             kl[key],
             mistakes.kl_when_beta_doubles(key, p, r, beta, kl, values),
-            f"ref_probs = {KL_REF_PROBS}, rewards = {KL_REWARDS}, beta = {beta}",
+            tr("ref_probs = {p}, rewards = {r}, beta = {beta}", p=KL_REF_PROBS, r=KL_REWARDS, beta=beta),
             low_precision(raw[key]),
         )
     ratio = kl["kl_double_beta"] / kl["kl_beta"]
     return fb.passed(
-        f"doubling beta cuts KL from {kl['kl_beta']:.4f} to {kl['kl_double_beta']:.4f} nats "
-        f"(x{ratio:.3f}, not the small-reward x0.25): a larger beta keeps pi* closer to pi_ref."
+        tr(
+            "doubling beta cuts KL from {kl:.4f} to {kl2:.4f} nats "
+            "(x{ratio:.3f}, not the small-reward x0.25): a larger beta keeps pi* closer to pi_ref.",
+            kl=kl["kl_beta"],
+            kl2=kl["kl_double_beta"],
+            ratio=ratio,
+        )
     )

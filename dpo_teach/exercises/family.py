@@ -21,6 +21,7 @@ from .. import numpy_variants as nv
 from . import feedback as fb
 from . import runners
 from .inputs import pair_cases
+from .language import tr
 
 __all__ = ["check_ipo_loss", "IPO_LOSS"]
 
@@ -131,7 +132,9 @@ def ipo_cases(seed: int) -> list:
         b = len(arrays[0])
         n_w, n_l = (rng.integers(1, 61, size=b).astype(np.float64) for _ in range(2))
         lengths = {"chosen_lengths": n_w, "rejected_lengths": n_l}
-        with_lengths.append((f"{label}, with lengths (TRL's per-token form)", arrays, beta, lengths))
+        with_lengths.append(
+            (tr("{label}, with lengths (TRL's per-token form)", label=label), arrays, beta, lengths)
+        )
     return plain + with_lengths
 
 
@@ -152,5 +155,8 @@ def check_ipo_loss(fn):
         cases=ipo_cases(seed=12),
     )
     return fb.passed(
-        f"your ipo_loss matches Eq. 17 on {n} pairs, in the paper's summed form and TRL's per-token one."
+        tr(
+            "your ipo_loss matches Eq. 17 on {n} pairs, in the paper's summed form and TRL's per-token one.",
+            n=n,
+        )
     )

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import torch
 
+from .language import tr
+
 # The toy example: pi_theta(y_w|x) = 0.6, pi_theta(y_l|x) = 0.4, pi_ref = 0.5 for both.
 TOY_POLICY = (0.6, 0.4)
 TOY_REFERENCE = (0.5, 0.5)
@@ -50,19 +52,19 @@ def pair_cases(seed: int) -> list:
     answer fails on the simplest input), then seeded random batches, then extreme margins."""
     f = _f64
     cases = [
-        ("the log-prob example", tuple(f(v) for v in LOGP_EXAMPLE), LOGP_BETA),
-        ("the toy example 0.6/0.4 vs 0.5/0.5", tuple(f(v) for v in toy_logs()), 0.5),
-        ("two pairs with margin 0 (loss ln 2)", (f(-3, -10), f(-4, -12), f(-2, -9), f(-3, -11)), 0.1),
+        (tr("the log-prob example"), tuple(f(v) for v in LOGP_EXAMPLE), LOGP_BETA),
+        (tr("the toy example 0.6/0.4 vs 0.5/0.5"), tuple(f(v) for v in toy_logs()), 0.5),
+        (tr("two pairs with margin 0 (loss ln 2)"), (f(-3, -10), f(-4, -12), f(-2, -9), f(-3, -11)), 0.1),
     ]
     rng = np.random.default_rng(seed)
     for k in range(5):
         b = int(rng.integers(3, 9))
         arrays = tuple(-rng.uniform(1.0, 80.0, size=b) for _ in range(4))
         beta = float(rng.choice([0.05, 0.1, 0.2, 0.5, 2.0]))
-        cases.append((f"random batch {k + 1} of 5 (seed {seed})", arrays, beta))
+        cases.append((tr("random batch {k} of 5 (seed {seed})", k=k + 1, seed=seed), arrays, beta))
     # margins +5e4, -5e4, +800, -800: sigmoid(-800) underflows to 0 in float64
     chosen, rejected, ref = f(-1, -50001, -10, -810), f(-50001, -1, -810, -10), f(-1, -1, -10, -10)
-    cases.append(("extreme margins +-5e4 and +-800", (chosen, rejected, ref, ref.copy()), 1.0))
+    cases.append((tr("extreme margins +-5e4 and +-800"), (chosen, rejected, ref, ref.copy()), 1.0))
     return cases
 
 
@@ -70,8 +72,8 @@ def table_cases(seed: int) -> list:
     """Tables ``(label, ref_probs, rewards, beta)``: fixed, seeded random, then r / beta = 1e4."""
     f = _f64
     cases = [
-        ("the KL exercise's table", f(*KL_REF_PROBS), f(*KL_REWARDS), KL_BETA),
-        ("a uniform reference", f(0.25, 0.25, 0.25, 0.25), f(1.0, 2.0, 0.0, -1.0), 2.0),
+        (tr("the KL exercise's table"), f(*KL_REF_PROBS), f(*KL_REWARDS), KL_BETA),
+        (tr("a uniform reference"), f(0.25, 0.25, 0.25, 0.25), f(1.0, 2.0, 0.0, -1.0), 2.0),
     ]
     rng = np.random.default_rng(seed)
     for k in range(4):
@@ -79,8 +81,10 @@ def table_cases(seed: int) -> list:
         ref_probs = rng.dirichlet(np.ones(n_actions))
         rewards = rng.normal(0.0, 2.0, size=n_actions)
         beta = float(rng.choice([0.1, 0.3, 1.0, 3.0]))
-        cases.append((f"random table {k + 1} of 4 (seed {seed})", ref_probs, rewards, beta))
-    cases.append(("large rewards, r / beta = 1e4", f(0.2, 0.5, 0.3), f(1000.0, 0.0, -1000.0), 0.1))
+        cases.append(
+            (tr("random table {k} of 4 (seed {seed})", k=k + 1, seed=seed), ref_probs, rewards, beta)
+        )
+    cases.append((tr("large rewards, r / beta = 1e4"), f(0.2, 0.5, 0.3), f(1000.0, 0.0, -1000.0), 0.1))
     return cases
 
 
@@ -88,7 +92,7 @@ def sequence_cases(seed: int) -> list:
     """Batches ``(label, logits (B, T, V), labels (B, T))`` with prompt and padding = -100."""
     gen = torch.Generator().manual_seed(seed)
     handmade = torch.tensor([[-100, -100, 2, 1, 3, -100], [-100, -100, -100, 0, 2, 2]])
-    cases = [("a hand-made batch", torch.randn(2, 6, 4, generator=gen, dtype=torch.float64), handmade)]
+    cases = [(tr("a hand-made batch"), torch.randn(2, 6, 4, generator=gen, dtype=torch.float64), handmade)]
     for k in range(4):
         b, t, v = (int(torch.randint(lo, hi, (1,), generator=gen)) for lo, hi in ((2, 5), (6, 13), (5, 12)))
         labels = torch.full((b, t), -100)
@@ -98,6 +102,10 @@ def sequence_cases(seed: int) -> list:
             labels[row, prompt : prompt + length] = torch.randint(0, v, (length,), generator=gen)
         scale = 1e4 if k == 3 else 3.0  # the last batch: logits of 1e4, softmax underflows
         logits = scale * torch.randn(b, t, v, generator=gen, dtype=torch.float64)
-        name = "large logits (scale 1e4)" if k == 3 else f"random batch {k + 1} of 3 (seed {seed})"
+        name = (
+            tr("large logits (scale 1e4)")
+            if k == 3
+            else tr("random batch {k} of 3 (seed {seed})", k=k + 1, seed=seed)
+        )
         cases.append((name, logits, labels))
     return cases

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .language import tr
+
 RTOL = 1e-6  # relative tolerance of every comparison (numpy.isclose)
 ATOL = 1e-9  # absolute tolerance of every comparison
 
@@ -38,10 +40,17 @@ def precision_note(dtype: str, what: str = "output") -> str:
     """The hint for an answer that is right up to the precision of ``dtype``."""
     digits = LOW_PRECISION[dtype][1]
     if what == "value":
-        return f"your value is {dtype}, which keeps ~{digits} significant digits; compute in float64"
-    return (
-        f"your {what} is {dtype}: compute in float64 (the inputs are float64); "
-        f"{dtype} keeps only ~{digits} significant digits"
+        return tr(
+            "your value is {dtype}, which keeps ~{digits} significant digits; compute in float64",
+            dtype=dtype,
+            digits=digits,
+        )
+    return tr(
+        "your {what} is {dtype}: compute in float64 (the inputs are float64); "
+        "{dtype} keeps only ~{digits} significant digits",
+        what=tr("output") if what == "output" else what,
+        dtype=dtype,
+        digits=digits,
     )
 
 

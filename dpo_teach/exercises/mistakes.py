@@ -35,6 +35,7 @@ from .function_mistakes import (
     SEQUENCE_LOGPS,
 )
 from .inputs import TOY_BETA, TOY_POLICY, TOY_REFERENCE
+from .language import tr
 
 __all__ = [
     "implicit_reward",
@@ -64,23 +65,28 @@ def implicit_reward(name: str, p: float, r: float, other: tuple[float, float], b
     """Exercise 1: wrong values of ``name`` (r_hat_w or r_hat_l) for ``pi_theta = p``, ``pi_ref =
     r``; ``other`` is the other response's (pi_theta, pi_ref)."""
     return [
-        (f"beta is missing: r_hat = beta * log(pi_theta / pi_ref) with beta = {beta}", math.log(p / r)),
-        ("beta multiplies, it does not divide", math.log(p / r) / beta),
-        ("use the log of the ratio, not the difference of probabilities", beta * (p - r)),
-        ("take the log of the ratio pi_theta / pi_ref", beta * p / r),
-        ("the ratio is pi_theta / pi_ref, not pi_ref / pi_theta", beta * math.log(r / p)),
         (
-            "log of a log-probability: the ratio of log-probs is not the log of the ratio of probs",
+            tr("beta is missing: r_hat = beta * log(pi_theta / pi_ref) with beta = {beta}", beta=beta),
+            math.log(p / r),
+        ),
+        (tr("beta multiplies, it does not divide"), math.log(p / r) / beta),
+        (tr("use the log of the ratio, not the difference of probabilities"), beta * (p - r)),
+        (tr("take the log of the ratio pi_theta / pi_ref"), beta * p / r),
+        (tr("the ratio is pi_theta / pi_ref, not pi_ref / pi_theta"), beta * math.log(r / p)),
+        (
+            tr("log of a log-probability: the ratio of log-probs is not the log of the ratio of probs"),
             beta * math.log(math.log(p) / math.log(r)),
         ),
-        ("use the natural log (np.log), not log10", beta * math.log10(p / r)),
+        (tr("use the natural log (np.log), not log10"), beta * math.log10(p / r)),
         (
-            "pi_ref is missing: r_hat = beta * (log pi_theta - log pi_ref), not beta * log pi_theta",
+            tr("pi_ref is missing: r_hat = beta * (log pi_theta - log pi_ref), not beta * log pi_theta"),
             beta * math.log(p),
         ),
         (
-            f"that is {'r_hat_l' if name == 'r_hat_w' else 'r_hat_w'}: y_w is the answer with "
-            "pi_theta = 0.6, y_l the one with 0.4",
+            tr(
+                "that is {other}: y_w is the answer with pi_theta = 0.6, y_l the one with 0.4",
+                other="r_hat_l" if name == "r_hat_w" else "r_hat_w",
+            ),
             beta * math.log(other[0] / other[1]),
         ),
     ]
@@ -91,22 +97,24 @@ def bt_probability(r_w: float, r_l: float, expected: float) -> list:
     sig = lambda z: float(nd.sigmoid(z))  # noqa: E731
     return [
         (
-            "that is P(y_l > y_w): the margin is r_hat_w - r_hat_l, not r_hat_l - r_hat_w",
+            tr("that is P(y_l > y_w): the margin is r_hat_w - r_hat_l, not r_hat_l - r_hat_w"),
             float(nd.bt_probability(r_l, r_w)),
         ),
         (
-            "the Bradley-Terry model takes rewards (log-ratios), not the probabilities themselves",
+            tr("the Bradley-Terry model takes rewards (log-ratios), not the probabilities themselves"),
             sig(TOY_POLICY[0] - TOY_POLICY[1]),
         ),
         (
-            "the rewards are log-ratios: r_hat_w = log(pi_theta / pi_ref) = log(0.6 / 0.5), not the "
-            "ratio 0.6 / 0.5 = 1.2 itself (and r_hat_l = log 0.8, not 0.8)",
+            tr(
+                "the rewards are log-ratios: r_hat_w = log(pi_theta / pi_ref) = log(0.6 / 0.5), not the "
+                "ratio 0.6 / 0.5 = 1.2 itself (and r_hat_l = log 0.8, not 0.8)"
+            ),
             sig(TOY_POLICY[0] / TOY_REFERENCE[0] - TOY_POLICY[1] / TOY_REFERENCE[1]),
         ),
-        ("sigma needs the difference r_hat_w - r_hat_l, not r_hat_w alone", sig(r_w)),
-        ("this exercise uses beta = 1, not 0.1", sig(TOY_BETA * (r_w - r_l))),
-        ("give the probability, not its log", math.log(expected)),
-        ("a margin of 0 gives 0.5: are both rewards computed from the right probabilities?", 0.5),
+        (tr("sigma needs the difference r_hat_w - r_hat_l, not r_hat_w alone"), sig(r_w)),
+        (tr("this exercise uses beta = 1, not 0.1"), sig(TOY_BETA * (r_w - r_l))),
+        (tr("give the probability, not its log"), math.log(expected)),
+        (tr("a margin of 0 gives 0.5: are both rewards computed from the right probabilities?"), 0.5),
     ]
 
 
@@ -116,16 +124,19 @@ def dpo_loss_value(pc: float, pr: float, rc: float, rr: float, beta: float) -> l
     m = nd.margin_unchecked(pc, pr, rc, rr, beta)
     ln_abs, log10_abs = ([f(abs(x)) for x in (pc, pr, rc, rr)] for f in (math.log, math.log10))
     return [
-        (f"beta is missing: the margin is beta * (...) with beta = {beta}", nls(m / beta)),
-        ("sign of the margin: it is r_hat_w - r_hat_l (chosen minus rejected)", nls(-m)),
-        ("the loss is MINUS log sigma(margin); yours is negative", -nls(m)),
-        ("the reference log-probs are missing from the margin", nls(beta * (pc - pr))),
-        ("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)", 1 - float(nd.sigmoid(m))),
-        ("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)", float(nd.sigmoid(m))),
-        ("log-ratios are differences of log-probs, not ratios of log-probs", nls(beta * (pc / rc - pr / rr))),
-        (LOG_OF_ABS_LOG, nls(nd.margin_unchecked(*ln_abs, beta))),
-        (LOG10_OF_ABS_LOG, nls(nd.margin_unchecked(*log10_abs, beta))),
-        ("a margin of 0 gives ln 2: did the policy and reference terms cancel?", math.log(2)),
+        (tr("beta is missing: the margin is beta * (...) with beta = {beta}", beta=beta), nls(m / beta)),
+        (tr("sign of the margin: it is r_hat_w - r_hat_l (chosen minus rejected)"), nls(-m)),
+        (tr("the loss is MINUS log sigma(margin); yours is negative"), -nls(m)),
+        (tr("the reference log-probs are missing from the margin"), nls(beta * (pc - pr))),
+        (tr("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)"), 1 - float(nd.sigmoid(m))),
+        (tr("sigmoid instead of log-sigmoid: the loss is -log sigma(margin)"), float(nd.sigmoid(m))),
+        (
+            tr("log-ratios are differences of log-probs, not ratios of log-probs"),
+            nls(beta * (pc / rc - pr / rr)),
+        ),
+        (tr(LOG_OF_ABS_LOG), nls(nd.margin_unchecked(*ln_abs, beta))),
+        (tr(LOG10_OF_ABS_LOG), nls(nd.margin_unchecked(*log10_abs, beta))),
+        (tr("a margin of 0 gives ln 2: did the policy and reference terms cancel?"), math.log(2)),
     ]
 
 
@@ -136,34 +147,40 @@ def kl_when_beta_doubles(key: str, p, r, beta: float, kl: dict, received: dict) 
     wrong_pi = optimal_policy(p, r * beta * beta, beta)  # exp(beta * r)
     mistakes = [
         (
-            "that is KL(pi_ref || pi*); the objective (Eq. 3) penalises KL(pi || pi_ref) = "
-            "sum pi* log(pi* / pi_ref)",
+            tr(
+                "that is KL(pi_ref || pi*); the objective (Eq. 3) penalises KL(pi || pi_ref) = "
+                "sum pi* log(pi* / pi_ref)"
+            ),
             kl_divergence(p, pi),
         ),
-        ("pi* uses exp(r / beta), not exp(beta * r)", kl_divergence(wrong_pi, p)),
+        (tr("pi* uses exp(r / beta), not exp(beta * r)"), kl_divergence(wrong_pi, p)),
         (
-            "the small-reward rule KL ~ Var(r) / (2 beta^2) quarters the KL when beta doubles; "
-            "here r / beta is not small, so compute it exactly",
+            tr(
+                "the small-reward rule KL ~ Var(r) / (2 beta^2) quarters the KL when beta doubles; "
+                "here r / beta is not small, so compute it exactly"
+            ),
             kl["kl_beta"] / 4 if key == "kl_double_beta" else np.nan,
         ),
         (
-            "KL does not simply halve when beta doubles: compute it exactly",
+            tr("KL does not simply halve when beta doubles: compute it exactly"),
             kl["kl_beta"] / 2 if key == "kl_double_beta" else np.nan,
         ),
         (
-            "KL is a sum over responses weighted by pi*, not a plain sum of log-ratios",
+            tr("KL is a sum over responses weighted by pi*, not a plain sum of log-ratios"),
             float(np.sum(np.log(pi / p))),
         ),
         (
-            "the two values are swapped: pass the KL at beta = 0.5 first, then at beta = 1",
+            tr("the two values are swapped: pass the KL at beta = 0.5 first, then at beta = 1"),
             kl["kl_double_beta" if key == "kl_beta" else "kl_beta"],
         ),
     ]
     if key == "kl_double_beta" and received[key] >= received["kl_beta"]:  # always shown then
         mistakes.append(
             (
-                "your KL does not fall: a larger beta is a stronger KL penalty, so pi* moves "
-                "closer to pi_ref",
+                tr(
+                    "your KL does not fall: a larger beta is a stronger KL penalty, so pi* moves "
+                    "closer to pi_ref"
+                ),
                 received[key],
             )
         )

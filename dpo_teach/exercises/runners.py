@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy_dpo as nd
-from .feedback import array, call, fmt, mismatch_message, outputs, require_callable
+from .calls import array, call, mismatch_message, outputs, require_callable
+from .feedback import fmt
+from .language import tr
 from .matching import ATOL, RTOL, explain, low_precision, rtol_of
 
 PAIR_ARGUMENTS = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
@@ -36,7 +38,7 @@ def _tupled(f):
 
 
 def check_pair_function(
-    check, fn, names, reference, variants, *, cases, nonfinite_hint, nan_hint, expected_label="reference"
+    check, fn, names, reference, variants, *, cases, nonfinite_hint, nan_hint, expected_label=None
 ) -> int:
     """Run ``fn(pc, pr, rc, rr, beta)`` on every case ``(label, (pc, pr, rc, rr), beta)``; fail on
     the first pair where an output differs from ``reference``. Returns the number of pairs.
@@ -46,6 +48,7 @@ def check_pair_function(
     With one output name, ``reference`` and the ``(hint, variant)`` functions return one array;
     with several, a tuple of arrays."""
     require_callable(check, fn)
+    expected_label = expected_label or tr("reference")
     if len(names) == 1:
         reference = _tupled(reference)
         variants = [(h, _tupled(v)) for h, v in variants]
@@ -54,7 +57,7 @@ def check_pair_function(
         extra = more[0] if more else {}
         tail = (beta, *extra.values())
         expected = reference(*arrays, *tail)
-        where = f"{label} (B = {len(arrays[0])}, beta = {beta})"
+        where = tr("{label} (B = {b}, beta = {beta})", label=label, b=len(arrays[0]), beta=beta)
         args = tuple(a.copy() for a in arrays) + (beta,) + tuple(a.copy() for a in extra.values())
         raw = call(check, fn, args, where)
         received = outputs(check, raw, names, expected, where)
@@ -72,7 +75,14 @@ def check_pair_function(
             hints += _nonfinite(got[i], abs(m) > 700, nonfinite_hint, nan_hint)
             raise AssertionError(
                 mismatch_message(
-                    check, name, f"{where}, pair {i}", inputs, fmt(exp[i]), fmt(got[i]), expected_label, hints
+                    check,
+                    name,
+                    tr("{where}, pair {i}", where=where, i=i),
+                    inputs,
+                    fmt(exp[i]),
+                    fmt(got[i]),
+                    expected_label,
+                    hints,
                 )
             )
         n += len(arrays[0])
@@ -87,7 +97,7 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
     require_callable(check, fn)
     for label, p, r, beta in cases:
         expected = reference(p, r, beta)
-        where = f"{label} (K = {len(p)}, beta = {beta})"
+        where = tr("{label} (K = {k}, beta = {beta})", label=label, k=len(p), beta=beta)
         raw = call(check, fn, (p.copy(), r.copy(), beta), where)
         got = array(check, "pi*", raw, expected, where)
         bad = first_mismatch(got, expected)
@@ -100,17 +110,17 @@ def check_table_function(check, fn, reference, variants, *, cases, nonfinite_hin
             extreme = np.isinf(got).any() or np.abs(np.asarray(r) / beta).max() > 700
             hints.append(nonfinite_hint if extreme else nan_hint)
         elif not hints and not np.isclose(got.sum(), 1.0, rtol=rtol_of(dtype), atol=ATOL):
-            hints.append(f"pi* must be a distribution; yours sums to {got.sum():.6g}")
+            hints.append(tr("pi* must be a distribution; yours sums to {total}", total=f"{got.sum():.6g}"))
         inputs = f"ref_probs={np.round(p, 6).tolist()}, rewards={np.round(r, 6).tolist()}, beta={beta}"
         raise AssertionError(
             mismatch_message(
                 check,
                 "pi*",
-                f"{where}, first at index {bad[0]}",
+                tr("{where}, first at index {i}", where=where, i=bad[0]),
                 inputs,
                 np.array2string(expected, precision=6),
                 np.array2string(got, precision=6),
-                "reference",
+                tr("reference"),
                 hints,
             )
         )
@@ -123,9 +133,14 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
     n = 0
     for label, logits, labels in cases:
         expected = reference(logits, labels).numpy()
-        where = f"{label} (logits {tuple(logits.shape)}, labels {tuple(labels.shape)})"
+        where = tr(
+            "{label} (logits {logits}, labels {labels})",
+            label=label,
+            logits=tuple(logits.shape),
+            labels=tuple(labels.shape),
+        )
         raw = call(check, fn, (logits.clone(), labels.clone()), where)
-        got = array(check, "the sequence log-probs", raw, expected, where)
+        got = array(check, tr("the sequence log-probs"), raw, expected, where)
         bad = first_mismatch(got, expected)
         if bad is not None:
             (b,) = bad
@@ -136,12 +151,12 @@ def check_sequence_function(check, fn, reference, variants, *, cases, nonfinite_
             raise AssertionError(
                 mismatch_message(
                     check,
-                    "log-prob",
-                    f"{where}, row {b}",
+                    tr("log-prob"),
+                    tr("{where}, row {b}", where=where, b=b),
                     f"labels[{b}] = {labels[b].tolist()}",
                     fmt(expected[b]),
                     fmt(got[b]),
-                    "reference",
+                    tr("reference"),
                     hints,
                 )
             )
