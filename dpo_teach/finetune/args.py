@@ -46,8 +46,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         prog="python -m dpo_teach.finetune", description=description, formatter_class=_Help
     )
     parser.add_argument("--preset", choices=("tiny", "base", "small"), default="tiny",
-                        help="model and run size: tiny (CPU, seconds), base (4 x 256, CPU, minutes) or "
-                             "small (GPT-2 124M shape, GPU); with --model, the run's sizes only")  # fmt: skip
+                        help="model and run size: tiny (CPU, about a minute), base (4 x 256, CPU, "
+                             "13-15 min) or small (GPT-2 124M shape, GPU); with --model, the run's "
+                             "sizes only")  # fmt: skip
     parser.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                         help="start from a causal-LM checkpoint (from_pretrained: a save_pretrained "
                              "directory or a hub name such as gpt2) instead of a preset")  # fmt: skip

@@ -17,7 +17,7 @@ evaluation; ``metrics.json`` and two plots in DIR. Each stage's result is kept i
 from the current policy, labelling and DPO, within the offline run's budget of prompts and steps;
 its per-round numbers go to ``metrics.json`` under ``online`` (the rounds are redone on a re-run;
 the SFT model and the held-out pairs are reused). ``--prompts`` / ``--reward-model`` / ``--dataset``
-run the real experiment instead (:mod:`dpo_teach.gpt2.hub.real_world`, README: "The paper's
+run the real experiment instead (:mod:`dpo_teach.gpt2.hub.real_world`, docs/practitioners.md: "The paper's
 experiment, for real"); the final policy goes to ``DIR/policy`` (``save_pretrained``). Under
 ``torchrun`` / ``accelerate launch`` the same command runs data-parallel (rank 0 writes).
 """

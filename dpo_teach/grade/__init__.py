@@ -18,7 +18,7 @@ printed. The files, in the order a grading run meets them:
 - ``verdict``: the check, run in the grader on the recorded answers;
 - ``report``: the table and the CSV (statuses, total, flags, feedback; formula-safe cells).
 
-What is and is not protected: README, "For teachers".
+What is and is not protected: docs/teachers.md (linked from the README).
 """
 
 from __future__ import annotations

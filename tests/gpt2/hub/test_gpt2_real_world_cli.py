@@ -96,16 +96,17 @@ def test_bad_input_is_one_error_line_and_exit_2(stand_ins, tmp_path, capsys, arg
 
 
 def test_every_command_of_the_readme_section_parses():
-    """The README's commands for the real experiment (which need a GPU and the hub, so they cannot
-    run here) use flags that exist, in combinations the command line accepts."""
+    """The commands for the real experiment (docs/practitioners.md, linked from the README; they need
+    a GPU and the hub, so they cannot run here) use flags that exist, in combinations the command
+    line accepts."""
     import shlex
     from pathlib import Path
 
     from dpo_teach.finetune.args import build_parser
     from dpo_teach.gpt2.hub.real_world import inputs_from_args
 
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The paper's experiment, for real", 1)[1].split("\n## ", 1)[0]
+    page = (Path(__file__).resolve().parents[3] / "docs" / "practitioners.md").read_text(encoding="utf-8")
+    section = page.split("## The paper's experiment, for real", 1)[1].split("\n## ", 1)[0]
     commands = [c for c in section.replace("\\\n", " ").splitlines() if "-m dpo_teach.finetune" in c]
     assert len(commands) >= 4  # sentiment, dataset, torchrun, accelerate
     for command in commands:
