@@ -64,3 +64,12 @@ def test_06_ridge_on_the_logits_check_fails_with_the_ridge_on_u(monkeypatch, tmp
     edit = {"return fit_dpo(ref, chosen, rejected, beta, l2=l2 / beta**2)": "return fit_dpo(ref, chosen, rejected, beta, l2=l2)"}
     failed = run_until_fail("06_dpo_family.ipynb", edit, monkeypatch, tmp_path, stop)
     assert failed is not None and failed.startswith("assert np.ptp(T[2.0][\"u_logit\"]")
+
+
+def test_04_clipping_check_fails_where_clipping_never_acts(monkeypatch, tmp_path):
+    # "beta, not clipping, sets the KL" held vacuously at the default step size, where a clipped and
+    # an unclipped run are the same run; the check now asks that clipping changed the path
+    edit = {"ends = {clip: fit_rlhf(ref, r_true, b, lr=0.3, clip_eps=clip, seed=0) for clip in (0.1, None)}":
+            "ends = {clip: fit_rlhf(ref, r_true, b, lr=0.05, clip_eps=clip, seed=0) for clip in (0.1, None)}"}
+    failed = run_until_fail("04_dpo_vs_rlhf.ipynb", edit, monkeypatch, tmp_path, "assert ratio_ppo.max() > 1.5")
+    assert failed is not None and failed.strip().startswith("assert apart > 0.1")
