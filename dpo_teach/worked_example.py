@@ -36,7 +36,7 @@ LANGUAGES = ("en", "zh")  # English, Chinese (simplified)
 COLUMNS = (
     ("beta", 6, "beta", ""),
     ("r_hat_w", 9, "r_hat_w", "选中奖励"),  # implicit reward of the chosen answer y_w
-    ("r_hat_l", 9, "r_hat_l", "拒绝奖励"),  # ... of the rejected answer y_l
+    ("r_hat_l", 9, "r_hat_l", "落选奖励"),  # ... of the rejected answer y_l (落选回答)
     ("margin", 8, "margin", "奖励差"),  # r_hat_w - r_hat_l
     ("p_w_over_l", 11, "P(y_w>y_l)", "偏好概率"),  # Bradley-Terry, Eq. 1
     ("loss", 8, "loss", "损失"),  # DPO, Eq. 7
@@ -117,7 +117,8 @@ def explain(lang: str = "en") -> str:
             "",
             "beta = 1 时，P(y_w > y_l) 恰好是 0.6 / (0.6 + 0.4) = 0.6：两个回答的参考概率相等，",
             "exp(r_hat) 与策略概率只差一个公共因子。",
-            "beta 越大，策略越贴近参考模型：同样的概率比值会被折算成更大的奖励差。",
+            "beta 越大，同样的概率比值会被折算成更大的奖励差，损失也就更小；",
+            "于是策略只需偏离参考模型更少，损失就已经降下来了：beta 越大，策略越贴近参考模型。",
         ])  # fmt: skip
     return "\n".join([
         "DPO worked example (arXiv:2305.18290)",
@@ -133,6 +134,7 @@ def explain(lang: str = "en") -> str:
         "",
         "At beta = 1, P(y_w > y_l) = 0.6 / (0.6 + 0.4) = 0.6 exactly: with equal reference",
         "probabilities, exp(r_hat) is the policy probability up to a common factor.",
-        "A larger beta keeps the policy closer to the reference: the same probability",
-        "ratio is read as a larger reward gap.",
+        "A larger beta reads the same probability ratio as a larger reward gap, and so a",
+        "smaller loss: the policy needs to move less far from the reference to bring the loss",
+        "down. A larger beta keeps the policy closer to the reference.",
     ])  # fmt: skip

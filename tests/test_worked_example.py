@@ -80,7 +80,7 @@ def test_chinese_table_has_the_same_numbers_and_aligned_chinese_headings():
     rows = worked_example()
     en, zh = format_table(rows).splitlines(), format_table(rows, lang="zh").splitlines()
     assert zh[1:] == en  # the same numbers under the same code names, one Chinese line on top
-    assert zh[0].split() == ["选中奖励", "拒绝奖励", "奖励差", "偏好概率", "损失", "权重"]
+    assert zh[0].split() == ["选中奖励", "落选奖励", "奖励差", "偏好概率", "损失", "权重"]  # 落选, as everywhere
     # each Chinese heading ends in the terminal column where its column ends (wide characters count 2)
     ends_en = [m.end() for m in re.finditer(r"\S+", en[0])]
     ends_zh = [display_width(zh[0][: m.end()]) for m in re.finditer(r"\S+", zh[0])]
@@ -92,6 +92,8 @@ def test_explain_in_chinese_says_the_same_facts():
     zh = explain("zh")
     assert format_table(worked_example(), lang="zh") in zh
     assert "DPO 损失，式 7" in zh and "隐式奖励" in zh and "beta 越大，策略越贴近参考模型" in zh
+    assert "拒绝" not in zh and "落选奖励" in zh  # the term of README.zh-CN.md: 落选回答 (rejected)
+    assert "损失也就更小" in zh and "偏离参考模型更少" in zh  # beta's direction, every step of the reason
     assert "0.6 / (0.6 + 0.4) = 0.6" in zh and "0.6 / (0.6 + 0.4) = 0.6" in explain("en")
 
 
