@@ -20,6 +20,9 @@ from jupyter_client import KernelManager
 from .sandbox import Limits, kernel_environment, kernel_prefix
 
 
+READY_S = 300  # seconds a (re)started kernel may take to answer, on a busy machine
+
+
 @dataclass
 class Cell:
     status: str  # ok | error | timeout | dead
@@ -46,7 +49,7 @@ class Kernel:
         self.km.start_kernel(cwd=str(workdir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
+        self.kc.wait_for_ready(timeout=READY_S)
         self.max_output = max_output
 
     def run(self, code: str, timeout: float) -> Cell:
@@ -124,7 +127,7 @@ class Kernel:
 
     def restart(self) -> None:
         self.km.restart_kernel(now=True)
-        self.kc.wait_for_ready(timeout=120)
+        self.kc.wait_for_ready(timeout=READY_S)
 
     def close(self) -> None:
         self.kc.stop_channels()

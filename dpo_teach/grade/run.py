@@ -59,6 +59,10 @@ def grade_notebook(path, timeout: float = 60.0, max_output: int = 20_000, limits
         kernel = Kernel(workdir, kerneldir, max_output, limits, bwrap_status()[0])
         try:
             _run_cells(kernel, cells, found, role, results, timeout)
+        except Exception as err:  # noqa: BLE001 - the exercises graded so far keep their results
+            for n, (_, check) in found.items():
+                if results[n].status == "missing" and not results[n].detail:  # not reached yet
+                    results[n].status, results[n].detail = "error", f"grading stopped: {type(err).__name__}: {err}"
         finally:
             kernel.close()
     finally:
