@@ -154,18 +154,18 @@ FIXES = {
 _NOTEBOOK = "notebooks/08_debugging_clinic.ipynb, section "
 SECTIONS = {
     "stuck_at_ln2": _NOTEBOOK + "1 (loss stuck at ln 2)",
-    "non_finite": _NOTEBOOK + "3 (NaN, or a loss of exactly 0, in fp16)",
-    "zero_grad_norm": _NOTEBOOK + "1 (loss stuck at ln 2)",
+    "non_finite": _NOTEBOOK + "3 (NaN, or a loss of exactly 0, in fp16), 10.4 (fp16 overflow in activations)",
+    "zero_grad_norm": _NOTEBOOK + "1 (loss stuck at ln 2) and 10.1 (PEFT + gradient checkpointing)",
     "binary_accuracies": _NOTEBOOK + "4 (rewards/accuracies only ever 0 or 1)",
     "chosen_logps_falling": _NOTEBOOK + "5 (learning rate too high)",
     "margin_explosion": _NOTEBOOK + "5 (learning rate too high; many epochs over few pairs)",
     "both_rewards_falling": _NOTEBOOK + "5 (learning rate too high)",
     "step0_not_ln2": _NOTEBOOK + "8 (the reference not frozen)",
     "zero_learning_rate": _NOTEBOOK + "1 (loss stuck at ln 2)",
-    "empty_completions": _NOTEBOOK + "10 (bugs TRL users file: every completion token masked)",
+    "empty_completions": _NOTEBOOK + "10.2 (bugs TRL users file: every completion token masked)",
     "eval_loss_rising": _NOTEBOOK + "5 (many epochs over few pairs)",
-    "loss_spikes": _NOTEBOOK + "10 (bugs TRL users file: a learning rate 100x too high)",
-    "divergence": _NOTEBOOK + "10 (bugs TRL users file: a learning rate 100x too high)",
+    "loss_spikes": _NOTEBOOK + "10.5 (bugs TRL users file: a learning rate 100x too high)",
+    "divergence": _NOTEBOOK + "10.5 (bugs TRL users file: a learning rate 100x too high)",
     "probe_eos_collapse": _NOTEBOOK + "2 (the model never stops generating)",
     "probe_kl_blowup": _NOTEBOOK + "5 (learning rate too high)",
 }

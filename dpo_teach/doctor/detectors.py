@@ -141,6 +141,11 @@ def zero_grad_norm(s: Series) -> Finding | None:
     if not zero.any():
         return None
     evidence = f"grad_norm 0 at {int(zero.sum())} of {len(grad)} logged steps, first at step {steps[zero][0]}"
+    lsteps, loss = s.finite("loss")
+    solved = set(lsteps[loss < SATURATED_LOSS].tolist()) if s.sigmoid_loss else set()
+    if not zero[0] and set(steps[zero].tolist()) <= solved:  # each one a batch whose pairs are all solved
+        evidence += f", each at a batch whose loss is below {SATURATED_LOSS:g}: sigma(-margin) underflows"
+        return finding(s, "zero_grad_norm", steps[zero][0], evidence, ["saturated"], severity="info")
     causes = None if zero[0] else ["saturated", "beta0", "frozen"]  # it worked at first: saturated
     return finding(s, "zero_grad_norm", steps[zero][0], evidence, causes)
 

@@ -31,6 +31,8 @@ ACC_DROP = 0.25  # ... or smoothed accuracy falls this far below its peak, endin
 ACC_LOW = 0.6
 MARGIN_DROP_SHARE = 0.3  # ... or smoothed margins end below 30 % of a peak above MARGIN_PEAK_MIN
 MARGIN_PEAK_MIN = 1.0
+FALL_NOISE = 3.0  # ... each fall larger than 3 standard errors of (smoothed peak - late mean): the
+# entries' own noise, read from step-to-step differences (a few pairs a step swing by tenths)
 EOS_START_MIN = 0.3  # probe: at least 30 % of the samples ended at the first probe ...
 EOS_COLLAPSE = 0.1  # ... and under 10 % (and under half the start) at the end
 KL_BLOWUP_NATS = 5.0  # probe: KL to the reference above 5 nats over the late probes
@@ -129,7 +131,10 @@ def divergence(s: Series) -> Finding | None:
             continue  # too few, or one pair a step: its curves are one pair's noise
         smooth = _smooth(vals)
         peak, end = float(smooth.max()), float(late(vals).mean())
-        if fell(peak, end) and int(np.argmax(smooth)) < len(smooth) - 1:
+        width = len(vals) - len(smooth) + 1  # entries in one smoothed point
+        noise = float(np.std(np.diff(vals))) / np.sqrt(2)  # one entry's noise, a trend aside
+        beyond_noise = peak - end > FALL_NOISE * noise * np.sqrt(1 / width + 1 / len(late(vals)))
+        if fell(peak, end) and beyond_noise and int(np.argmax(smooth)) < len(smooth) - 1:
             signs.append((int(steps[int(np.argmax(smooth))]), f"{name} rose to {peak:.3g} (smoothed), then "
                                                               f"fell to {end:.3g}"))  # fmt: skip
     if not signs:

@@ -32,6 +32,7 @@ METRICS = ("loss", "grad_norm", "learning_rate", "rewards/chosen", "rewards/reje
 STEP_KEYS = ("step", "global_step", "train/global_step")  # an entry's optimizer step
 WANDB_STEP = "_step"  # W&B's counter of log calls
 SUMMARY = ("train_runtime", "train_loss")  # HF's end-of-training summary (not a logged step)
+OTHER_METRICS = ("mean_token_accuracy",)  # TRL 1.x's next-token accuracy: known, not a DPO metric
 FORMATS = ("a TRL trainer_state.json (or its output or checkpoint directory), a metrics.json of python -m "
            "dpo_teach.finetune, HF's all_results.json, a JSON list of metric dicts, or JSON Lines with one "
            "metric dict per line")  # fmt: skip
@@ -155,7 +156,7 @@ def parse_log(data, source: str = "<log>", kind: str | None = None, logging_step
         for key, value in entry.items():
             name, is_eval = _canonical(key)
             if name not in METRICS:
-                if key not in SUMMARY and any(
+                if key not in SUMMARY and name not in OTHER_METRICS and any(
                     w in key for w in ("reward", "logp", "loss", "grad", "margin", "accurac")
                 ):
                     unknown.add(key)  # looks like a metric the checks read, under another name

@@ -10,4 +10,5 @@ never imports this folder, and it never imports ``hub/``. In the order the noteb
 ``trajectory``    checkpoints evaluated along a run: over-optimisation, when to stop (07)
 ``clinic``        the debugging clinic's broken set-ups beside their fixes (08)
 ``clinic_plots``  the clinic's signature plots (08)
+``trl_bugs``      the bugs TRL users file, inside TRL's own DPOTrainer (08, section 10)
 """
