@@ -1,10 +1,11 @@
-"""``python -m dpo_teach.handout DIR``: the exercise notebook for students, without solutions.
+"""``python -m dpo_teach.handout DIR [--lang zh]``: the exercise notebook for students, without solutions.
 
 Writes ``DIR/09_exercises.ipynb`` (outputs cleared) and ``DIR/README.md`` (how to install, check
 your work, what the grader runs, how to hand in; the number of exercises is counted from the
 notebook, the install line names ``--repo`` or the clone's ``origin`` remote). Nothing from ``notebooks/solutions/`` is copied. Existing files are not overwritten
 unless ``--force`` is given. Needs a clone of the repository (the notebooks live beside the
-package, not inside it).
+package, not inside it). ``--lang zh`` writes the Chinese notebook (``notebooks/zh/``, whose first
+cell sets the feedback to Chinese) and a Chinese README (``handout_zh``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from .files import atomic_write_text
 
-__all__ = ["EXERCISES", "count_exercises", "write_handout", "main"]
+__all__ = ["EXERCISES", "EXERCISES_ZH", "count_exercises", "write_handout", "main"]
 
 EXERCISES = Path(__file__).resolve().parents[1] / "notebooks" / "09_exercises.ipynb"
+EXERCISES_ZH = EXERCISES.parent / "zh" / EXERCISES.name  # same code cells, Chinese prose
 
 STUDENT_README = """# DPO exercises
 
@@ -87,13 +89,21 @@ def origin_url() -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def write_handout(directory, force: bool = False, repo: str = PLACEHOLDER_REPO) -> list[Path]:
-    """Write the student notebook and README into ``directory``; returns the paths written."""
+def write_handout(
+    directory, force: bool = False, repo: str = PLACEHOLDER_REPO, lang: str = "en"
+) -> list[Path]:
+    """Write the student notebook and README into ``directory`` (in Chinese with ``lang="zh"``);
+    returns the paths written."""
     import nbformat
 
-    if not EXERCISES.is_file():
+    from .handout_zh import STUDENT_README_ZH
+
+    if lang not in ("en", "zh"):
+        raise ValueError(f"--lang {lang!r} is not a language of the hand-out; use --lang en or --lang zh")
+    source = EXERCISES_ZH if lang == "zh" else EXERCISES
+    if not source.is_file():
         raise ValueError(
-            f"{EXERCISES} not found: the hand-out is built from a clone of the repository "
+            f"{source} not found: the hand-out is built from a clone of the repository "
             "(pip install -e . inside it), not from an installed wheel"
         )
     out = Path(directory)
@@ -105,13 +115,14 @@ def write_handout(directory, force: bool = False, repo: str = PLACEHOLDER_REPO) 
         raise ValueError(
             f"{', '.join(existing)} already exist; pass --force to overwrite, or a new directory"
         )
-    nb = nbformat.read(EXERCISES, as_version=4)
+    nb = nbformat.read(source, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(targets[0], nbformat.writes(nb) + "\n")
-    readme = STUDENT_README.replace("{repo}", repo).replace("{count}", str(count_exercises(nb)))
+    template = STUDENT_README_ZH if lang == "zh" else STUDENT_README
+    readme = template.replace("{repo}", repo).replace("{count}", str(count_exercises(nb)))
     atomic_write_text(targets[1], readme)
     return targets
 
@@ -124,10 +135,11 @@ def main(argv=None) -> list[Path]:
     parser.add_argument("directory", metavar="DIR")
     parser.add_argument("--force", action="store_true", help="overwrite files already in DIR")
     parser.add_argument("--repo", help="git URL students install from (default: this clone's origin remote)")
+    parser.add_argument("--lang", default="en", help="en (English, the default) or zh (Chinese)")
     args = parser.parse_args(argv)
     repo = args.repo or origin_url()
     try:
-        written = write_handout(args.directory, args.force, repo or PLACEHOLDER_REPO)
+        written = write_handout(args.directory, args.force, repo or PLACEHOLDER_REPO, args.lang)
     except (ValueError, OSError) as err:
         parser.exit(2, f"error: {err}\n")
     if repo is None:

@@ -1,8 +1,10 @@
 """The Chinese entry to the course: ``README.zh-CN.md`` and ``notebooks/zh/``, kept in sync with the English.
 
-Each notebook in ``notebooks/zh/`` has the code cells of the English notebook of the same name,
-character for character and in order (only the markdown is Chinese), so a code change made in one
-language fails here until it is made in the other. ``pytest`` runs both languages' notebooks under
+Each notebook in ``notebooks/zh/`` (and ``notebooks/zh/solutions/``) has the code cells of the
+English notebook of the same name, character for character and in order (only the markdown is
+Chinese), so a code change made in one language fails here until it is made in the other. The one
+exception: a notebook of exercises opens with one more code cell, ``LANGUAGE_CELL``, which makes the
+checks' feedback Chinese. ``pytest`` runs both languages' notebooks under
 nbval (``testpaths`` holds ``notebooks/``, which includes ``notebooks/zh/``). The zh notebooks
 follow the English structure rules in Chinese: a "你将学到" list at the top, a five-line "## 小结" at
 the end, and every number their prose states also stands in the English notebook, where it is
@@ -11,6 +13,7 @@ computed and asserted.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +29,8 @@ from dpo_teach import figures
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ZH = NOTEBOOKS / "zh"
-ZH_PATHS = sorted(ZH.glob("*.ipynb"))
+ZH_PATHS = sorted(ZH.glob("*.ipynb")) + sorted((ZH / "solutions").glob("*.ipynb"))
+LANGUAGE_CELL = 'from dpo_teach.exercises import set_language\n\nset_language("zh")  # 检查的反馈用中文（默认是英文）'
 README, README_ZH = ROOT / "README.md", ROOT / "README.zh-CN.md"
 
 WHAT_YOU_LEARN = "**你将学到**"  # the English notebooks' "What you will learn"
@@ -35,6 +39,7 @@ BETA_DIRECTION = "$\\beta$ 越大，策略越贴近参考模型"  # "A larger be
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+NOTEBOOK_REFERENCE = re.compile(r"\]\([^)\s]+\)|notebook \d\d")  # a cross-reference, not a claimed number
 
 
 def read(path: Path):
@@ -42,7 +47,11 @@ def read(path: Path):
 
 
 def english_of(path: Path) -> Path:
-    return NOTEBOOKS / path.name
+    return NOTEBOOKS / path.relative_to(ZH)
+
+
+def calls_checks(nb) -> bool:
+    return any(c.cell_type == "code" and re.search(r"^check_\w+\(", c.source, flags=re.M) for c in nb.cells)
 
 
 def markdown_of(nb) -> str:
@@ -55,6 +64,8 @@ def sync_problems(english: Path, chinese: Path) -> list[str]:
     en = [c for c in read(english).cells if c.cell_type == "code"]
     zh = [c for c in read(chinese).cells if c.cell_type == "code"]
     problems = []
+    if zh and zh[0].source == LANGUAGE_CELL and calls_checks(read(english)):
+        zh = zh[1:]  # the exercises' language switch, the one cell the English does not have
     if len(en) != len(zh):
         problems.append(f"{len(zh)} code cells, the English notebook has {len(en)}")
     for i, (a, b) in enumerate(zip(en, zh), start=1):
@@ -79,7 +90,12 @@ def zh_notebook(request):
 
 
 def test_the_chinese_notebooks_are_found_and_each_has_an_english_twin():
-    assert [p.name for p in ZH_PATHS] == ["01_toy_example.ipynb", "02_derivation.ipynb"]
+    assert [p.relative_to(ZH).as_posix() for p in ZH_PATHS] == [
+        "01_toy_example.ipynb",
+        "02_derivation.ipynb",
+        "09_exercises.ipynb",
+        "solutions/09_exercises_solutions.ipynb",
+    ]
     assert all(english_of(p).is_file() for p in ZH_PATHS)
 
 
@@ -131,6 +147,33 @@ def test_the_sync_check_fails_on_one_changed_cell(tmp_path):
     assert len(code) >= 10 and sync_problems(english, shutil.copy(chinese, tmp_path / "same.ipynb")) == []
 
 
+def test_the_exercises_open_with_the_language_cell_and_only_they_may(tmp_path):
+    """The zh exercise notebooks switch the feedback to Chinese in their first code cell; the sync
+    check forgives that one cell, exactly, first, and only in a notebook that calls the checks."""
+    for path in (ZH / "09_exercises.ipynb", ZH / "solutions" / "09_exercises_solutions.ipynb"):
+        first = next(c for c in read(path).cells if c.cell_type == "code")
+        assert first.source == LANGUAGE_CELL, path.name
+    english, chinese = english_of(ZH / "09_exercises.ipynb"), ZH / "09_exercises.ipynb"
+
+    def problems_after(change, english=english) -> list[str]:
+        copy = read(chinese)
+        change(copy)
+        nbformat.write(copy, tmp_path / "zh.ipynb")
+        return sync_problems(english, tmp_path / "zh.ipynb")
+
+    def code(copy):
+        return [c for c in copy.cells if c.cell_type == "code"]
+
+    assert problems_after(lambda copy: None) == []
+    assert problems_after(lambda copy: setattr(code(copy)[0], "source", LANGUAGE_CELL.replace("zh", "en")))
+    assert problems_after(lambda copy: copy.cells.insert(3, copy.cells.pop(1)))  # moved after the imports
+    # a notebook without checks (notebook 01) gets no such exception
+    toy = read(ZH / "01_toy_example.ipynb")
+    toy.cells.insert(1, nbformat.v4.new_code_cell(LANGUAGE_CELL))
+    nbformat.write(toy, tmp_path / "toy.ipynb")
+    assert sync_problems(NOTEBOOKS / "01_toy_example.ipynb", tmp_path / "toy.ipynb")
+
+
 def test_committed_clean_with_python3_kernel(zh_notebook):
     path, nb = zh_notebook
     nbformat.validate(nb)
@@ -157,7 +200,8 @@ def test_every_markdown_cell_is_chinese_and_links_back_to_the_english(zh_noteboo
     path, nb = zh_notebook
     english_cells = [c for c in nb.cells if c.cell_type == "markdown" and not CJK.search(c.source)]
     assert not english_cells, f"zh/{path.name}: untranslated markdown: {english_cells[0].source[:80]!r}"
-    assert f"](../{path.name})" in nb.cells[0].source, f"zh/{path.name}: link the English notebook"
+    link = os.path.relpath(english_of(path), path.parent).replace(os.sep, "/")
+    assert f"]({link})" in nb.cells[0].source, f"zh/{path.name}: link the English notebook"
 
 
 def test_links_in_the_chinese_notebooks_resolve(zh_notebook):
@@ -173,7 +217,8 @@ def test_every_number_in_the_chinese_prose_is_one_the_english_notebook_computes(
     path, nb = zh_notebook
     english = read(english_of(path))
     known = set(NUMBER.findall("\n".join(c.source for c in english.cells)))
-    new = sorted(set(NUMBER.findall(markdown_of(nb))) - known, key=float)
+    prose = NOTEBOOK_REFERENCE.sub("", markdown_of(nb))
+    new = sorted(set(NUMBER.findall(prose)) - known, key=float)
     assert not new, f"zh/{path.name} states numbers the English notebook never computes: {new}"
 
 
@@ -208,13 +253,47 @@ def test_the_readmes_link_each_other():
         if not target.startswith(("http://", "https://", "#")):
             assert (ROOT / target.split("#")[0]).exists(), f"README.zh-CN.md: broken link {target}"
     for path in ZH_PATHS:
-        assert f"(notebooks/zh/{path.name})" in zh, f"README.zh-CN.md: map notebooks/zh/{path.name}"
+        name = path.relative_to(ZH).as_posix()
+        assert f"(notebooks/zh/{name})" in zh, f"README.zh-CN.md: map notebooks/zh/{name}"
+
+
+CHINA = "## 在中国大陆安装"  # the set-up section only the Chinese README has
+CHINA_COMMANDS = (  # its commands: a PyPI mirror, a Hugging Face mirror (both https)
+    "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+    "export HF_ENDPOINT=https://hf-mirror.com",
+)
+
+
+def test_the_mainland_china_section_covers_the_set_up():
+    zh = README_ZH.read_text(encoding="utf-8")
+    assert zh.count(CHINA) == 1 and "(#在中国大陆安装)" in zh  # linked from step 3
+    section = zh.split(CHINA, 1)[1].split("\n## ", 1)[0]
+    for needed in ("pip config set global.index-url", "whl/cpu", "离线", "HF_ENDPOINT", "Colab"):
+        assert needed in section, needed
+    commands = [c.strip() for c in re.findall(r"```bash\n(.*?)```", section, flags=re.S)]
+    assert commands == list(CHINA_COMMANDS)
+    assert all("https://" in c and "http://" not in c for c in CHINA_COMMANDS)
+
+
+def test_the_chinese_readme_fixes_of_the_review():
+    zh = README_ZH.read_text(encoding="utf-8")
+    assert "损失即似然" not in zh and "负对数似然" in zh
+    assert "DPO(Direct Preference Optimization)算法解释：中英双语" in zh and "2024 年 12 月 26 日" in zh
+    assert "whl/cpu" in zh and "`.ci/run`" in zh and "CUDA 版" in zh
+    assert "拒绝奖励" not in zh
+    rows = re.findall(r"^\| \[(\d\d) ", zh, flags=re.M)
+    assert rows == [f"{n:02d}" for n in range(10)], rows  # the map lists 00-09
+    exercises_row = next(line for line in zh.splitlines() if line.startswith("| [09 "))
+    assert "IPO" in exercises_row
 
 
 def test_the_chinese_readme_commands_are_the_english_readmes():
     """Commands drift too: every command line of the Chinese README (its comment aside) is one the
-    English README runs, and the formula check runs as printed."""
+    English README runs, and the formula check runs as printed; the mainland-China section's own
+    commands are checked above."""
     zh, en = README_ZH.read_text(encoding="utf-8"), README.read_text(encoding="utf-8")
+    head, rest = zh.split(CHINA, 1)
+    zh = head + "\n## " + rest.split("\n## ", 1)[1]  # without the mainland-China section
     blocks = re.findall(r"```(bash|python)\n(.*?)```", zh, flags=re.S)
     assert [kind for kind, _ in blocks].count("python") == 1
     for kind, block in blocks:

@@ -16,8 +16,9 @@ no translation or a translation with other fields.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
-__all__ = ["LANGUAGES", "ENV", "PASS_MARKS", "set_language", "get_language", "tr", "catalogue"]
+__all__ = ["LANGUAGES", "ENV", "PASS_MARKS", "set_language", "get_language", "using_language", "tr", "catalogue"]
 
 LANGUAGES = ("en", "zh")  # English, Chinese (simplified)
 ENV = "DPO_TEACH_LANG"
@@ -48,6 +49,21 @@ def set_language(lang: str) -> str:
 def get_language() -> str:
     """The language of the feedback now: ``DPO_TEACH_LANG`` if it names one, else English."""
     return _normal(os.environ.get(ENV, "en")) or "en"
+
+
+@contextmanager
+def using_language(lang: str):
+    """``set_language(lang)`` inside the block, and the language before it afterwards (the grader:
+    one run in Chinese leaves the process as it found it)."""
+    before = os.environ.get(ENV)
+    set_language(lang)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
 
 
 _CATALOGUE: dict[str, str] | None = None

@@ -5,7 +5,8 @@ skipped). A notebook inside a folder is named by its path relative to that folde
 (``alice/09_exercises.ipynb``), a notebook passed on its own by its file name; two submissions
 with the same name are refused before anything runs. The ``--csv`` path is checked before grading
 too: its folder must be writable, and it may not be a submission or a file the grader did not
-write. Bad input is one ``error:`` line and exit status 2.
+write. Bad input is one ``error:`` line and exit status 2. ``--lang zh`` (default: ``DPO_TEACH_LANG``,
+else English) prints the table and the feedback in Chinese.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..exercises.language import LANGUAGES, get_language, using_language
 from .report import is_scores_csv, table, write_csv
 from .run import grade_notebook
 from .sandbox import Limits, bwrap_status
@@ -82,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     parser.add_argument("--cpu", type=int, default=Limits.cpu_s, help="CPU seconds per kernel (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mib, help="MiB of address space per kernel")
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=get_language(),
+        help="language of the table and the feedback: en or zh (Chinese); default: DPO_TEACH_LANG, else en",
+    )
     return parser
 
 
@@ -110,15 +118,15 @@ def main(argv=None) -> list:
     limits = Limits(cpu_s=args.cpu, memory_mib=args.memory)
     isolated, how = bwrap_status()
     print(f"isolation: {how}" if isolated else f"warning: {how}", file=sys.stderr)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), using_language(args.lang):  # the checks word their feedback in it
         warnings.simplefilter("ignore")  # the checks silence overflow warnings themselves
         with ThreadPoolExecutor(max_workers=min(args.jobs, len(found))) as pool:
             futures = [pool.submit(_grade_one, name, path, args, limits) for name, path in found]
             rows = [(name, future.result()) for (name, _), future in zip(found, futures)]
-    print(table(rows))
+    print(table(rows, args.lang))
     if args.csv:
         try:
-            write_csv(Path(args.csv), rows)
+            write_csv(Path(args.csv), rows, args.lang)
         except OSError as err:
             parser.exit(2, f"error: --csv {args.csv}: {err.strerror or err}; the table above has the grades\n")
         print(f"wrote {args.csv}")

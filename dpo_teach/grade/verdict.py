@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import exercises
+from ..exercises.language import PASS_MARKS
 from .codec import decode, encode
 from .kernel import Kernel
 
@@ -145,5 +146,6 @@ def verdict(kernel: Kernel, number: int, timeout: float) -> Result:
         raise
     except Exception as err:  # noqa: BLE001 - e.g. a check called with the wrong number of answers
         return Result("error", f"{type(err).__name__}: {err}", flags)
-    verdict_line = printed[printed.rfind("Correct!") :] if "Correct!" in printed else printed
+    mark = next((m for m in PASS_MARKS if m in printed), None)  # "Correct!", or its Chinese
+    verdict_line = printed[printed.rfind(mark) :] if mark else printed
     return Result("pass", _first_line(verdict_line), flags)
