@@ -32,8 +32,14 @@ __all__ = ["CheckReport", "check_site", "find_chromium", "raw_tex", "site_pages"
 
 PAGE_TIMEOUT_MS = 120_000  # generous: a page waits for MathJax while other processes hold the CPU
 BOOKS = ("en", "zh")
-ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic"]  # fmt: skip
+ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 RAW_TEX = re.compile(r"\$\$|\\[()\[\]]|\\[a-zA-Z]{2,}|\$[^$\n]*[\\^_{}][^$\n]*\$")
 IDS = re.compile(r'\b(?:id|name)="([^"]+)"')
 INSPECT = """async () => {
@@ -43,12 +49,14 @@ INSPECT = """async () => {
     i.addEventListener('load', done); i.addEventListener('error', done); setTimeout(done, 30000); })));
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   const text = document.body.cloneNode(true);
-  text.querySelectorAll('pre, code, script, style, textarea, mjx-container, .highlight').forEach(e => e.remove());
+  const code = 'pre, code, script, style, textarea, mjx-container, .highlight';
+  text.querySelectorAll(code).forEach(e => e.remove());
   const sw = document.querySelector('a.dpo-language-switch');
   return {
     broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
     text: text.textContent,
-    texErrors: [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    texErrors: [...document.querySelectorAll('mjx-merror')]
+      .map(e => e.getAttribute('data-mjx-error') || e.textContent),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     switchTo: sw ? sw.href : null,
   };
@@ -86,14 +94,21 @@ def raw_tex(text: str) -> str | None:
 def find_chromium(chromium: Path | None = None) -> str:
     found = str(chromium) if chromium else shutil.which("chromium") or shutil.which("chromium-browser")
     if not found or not Path(found).is_file():
-        raise SiteError("Chromium was not found: the check opens every page in headless Chromium; install "
-                        "it (Debian/Ubuntu: apt-get install -y chromium) or pass --chromium PATH")  # fmt: skip
+        raise SiteError(
+            "Chromium was not found: the check opens every page in headless Chromium; install it "
+            "(Debian/Ubuntu: apt-get install -y chromium) or pass --chromium PATH"
+        )
     return found
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".woff": "font/woff", ".woff2": "font/woff2",
-                      ".js": "text/javascript", ".mjs": "text/javascript"}  # fmt: skip
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".woff": "font/woff",
+        ".woff2": "font/woff2",
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+    }
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         pass
@@ -158,9 +173,16 @@ def _screenshot_pages(pages: list[str]) -> list[str]:
     return chosen
 
 
-def check_site(site: Path, *, screenshots: Path | None = None, chromium: Path | None = None) -> CheckReport:
-    """Open every page of the built ``site`` in headless Chromium; the report lists each problem
-    as ``page: what``. ``screenshots``: save the landing page and a notebook page of each book."""
+def check_site(
+    site: Path,
+    *,
+    screenshots: Path | None = None,
+    chromium: Path | None = None,
+    pages: list[str] | None = None,
+) -> CheckReport:
+    """Open every page of the built ``site`` (or only ``pages``) in headless Chromium; the report
+    lists each problem as ``page: what``. ``screenshots``: save the landing page and a notebook page
+    of each book."""
     site = Path(site)
     if not (site / "index.html").is_file():
         raise SiteError(
@@ -174,7 +196,7 @@ def check_site(site: Path, *, screenshots: Path | None = None, chromium: Path | 
         raise SiteError(
             'playwright is not installed: pip install -e ".[site]" (it drives the system Chromium)'
         ) from None
-    pages = site_pages(site)
+    pages = site_pages(site) if pages is None else pages
     report = CheckReport(
         pages=len(pages), pages_by_book={b: sum(p.startswith(b + "/") for p in pages) for b in BOOKS}
     )

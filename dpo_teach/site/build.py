@@ -168,18 +168,28 @@ def build_site(
 
     fingerprint = package_fingerprint(repo)
     notebooks = sorted({p.source for b in books.values() for p in b.pages if p.is_notebook})
-    executed = {}
-    for source in notebooks:
+    executed, failed = {}, []
+    for source in notebooks:  # a failure stops no other notebook: what ran is cached for the next build
         say(f"{source}: ...")
-        executed[source], seconds = executed_notebook(
-            repo, source, fast=fast, cache=cache, fingerprint=fingerprint
-        )
+        try:
+            executed[source], seconds = executed_notebook(
+                repo, source, fast=fast, cache=cache, fingerprint=fingerprint
+            )
+        except SiteError as err:
+            failed.append(str(err))
+            say(f"{source}: FAILED")
+            continue
         if seconds is None:
             report.cached.append(source)
             say(f"{source}: unchanged, cached execution reused")
         else:
             report.executed[source] = seconds
             say(f"{source}: ran in {seconds:.0f} s ({'fast' if fast else 'full size'})")
+    if failed:
+        raise SiteError(
+            f"{len(failed)} of {len(notebooks)} notebooks failed, so no site was written: "
+            + "; ".join(failed)
+        )
 
     for lang in LANGS:
         other = books["zh" if lang == "en" else "en"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import SiteError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _repo() -> Path:
@@ -34,7 +34,7 @@ def _repo() -> Path:
     return repo
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dpo_teach.site",
         description="The course as a static web site: an English and a Chinese book.",
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a teacher's copy: the solutions notebook is a page too",
     )
+    build.set_defaults(with_solutions=False)  # else the first of the pair (store_false) sets True
     build.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks, e.g. --only 01 02")
     check = commands.add_parser("check", help="open every page of a built site in headless Chromium")
     check.add_argument(
@@ -109,7 +110,7 @@ def _check(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return _build(args) if args.command == "build" else _check(args)
     except SiteError as err:

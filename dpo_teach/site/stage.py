@@ -33,7 +33,9 @@ FAST_NOTE = {
     "zh": "快速模式构建：笔记本以测试用的小规模运行，数字和图与课程正文不同。",
 }
 CSS = """.header-article-items__end { display: flex; align-items: center; }
-.bd-header-article .btn.dpo-language-switch { font-size: 1rem; font-weight: 600; gap: .35rem; white-space: nowrap; }
+.bd-header-article .btn.dpo-language-switch {
+  font-size: 1rem; font-weight: 600; gap: .35rem; white-space: nowrap;
+}
 """
 H1 = re.compile(r"^# .*$", re.MULTILINE)
 TABLE_ROW = re.compile(r"^\s*\|.*$", re.MULTILINE)
