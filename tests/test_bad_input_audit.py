@@ -781,6 +781,12 @@ def _dataset_run_twice():
     return main(argv)
 
 
+def _symlink_loop() -> str:
+    path = tmpdir() / "loop.jsonl"
+    path.symlink_to(path)
+    return str(path)
+
+
 def _round3_cases() -> None:
     for kind in ("tmp", "policy", "sft", "plain"):
         case("run_dir", f"RunDir/user-folder-with-{kind}", _open_user_dir(kind), "--output-dir",
@@ -814,7 +820,10 @@ def _round3_cases() -> None:
         case("remote_code", f"{load}/auto_map-code-with-y-on-stdin", _remote_code(load),
              "trust_remote_code|custom code", post=_no_remote_code)  # fmt: skip
     f = lambda name, call, *w: case("finetune_inputs", "main/" + name, call, *w, expect="cli")  # noqa: E731
-    f("--completions-per-prompt-1000000", _cli("--completions-per-prompt", "1000000"), "--completions-per-prompt")
+    f("--completions-per-prompt-1000000", _cli("--completions-per-prompt", "1000000"),
+      "--completions-per-prompt")  # fmt: skip
+    f("--dataset-a-symlink-loop", _cli("--dataset", _symlink_loop), "symbolic link")
+    f("--model-a-symlink-loop", _cli("--model", _symlink_loop), "symbolic link")
     f("--dataset-split-of-a-.jsonl-file", _cli("--dataset", lambda: str(_rows_file("d.jsonl", rows)),
       "--dataset-split", "test"), "--dataset-split|split")  # fmt: skip
 

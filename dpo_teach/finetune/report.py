@@ -74,7 +74,8 @@ def kl_note(e: dict) -> str:
     if se is None or n is None or se != se:  # an older metrics.json, or a single sample
         return ""
     noise = abs(e["kl_to_reference"]) < 2 * se
-    return f"  (± {se:.3f} s.e., {n} samples" + ("; noise: the KL is too small to measure here)" if noise else ")")
+    tail = "; noise: the KL is too small to measure here)" if noise else ")"
+    return f"  (± {se:.3f} s.e., {n} samples{tail}"
 
 
 def format_rounds(online: dict) -> list[str]:

@@ -88,7 +88,8 @@ def check_model_dir(path) -> Path:
     the missing or broken file, and the fix."""
     path = Path(path)
     if not path.is_dir():
-        what = "is a file, not a directory" if path.exists() else "does not exist"
+        what = "is a file, not a directory" if path.exists() else "does not exist" if not path.is_symlink() \
+            else "is a symbolic link that leads nowhere (a loop, or its target is missing)"  # fmt: skip
         raise ValueError(f"{path} {what}; pass a directory written by save_pretrained (model + tokenizer)")
     config = path / "config.json"
     if not config.is_file():
@@ -149,7 +150,8 @@ def load_pretrained(name_or_path: str):
     else raises ``ValueError`` naming the directory or file and the fix.
     """
     text = str(name_or_path)
-    local = Path(text).exists() or Path(text).is_absolute() or text.startswith((".", "~"))
+    local = Path(text).exists() or Path(text).is_symlink() or Path(text).is_absolute() \
+        or text.startswith((".", "~"))  # fmt: skip
     where = weights_at = tokenizer_at = repr(text)
     if local:
         path = check_model_dir(Path(text).expanduser())

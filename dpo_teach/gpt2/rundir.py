@@ -70,13 +70,15 @@ class RunDir:
             ) from None
         for leftover in self.path.iterdir():  # half-written by a run that was killed: our names only
             if is_leftover(leftover.name):
-                shutil.rmtree(leftover) if leftover.is_dir() and not leftover.is_symlink() else leftover.unlink()
+                is_dir = leftover.is_dir() and not leftover.is_symlink()
+                shutil.rmtree(leftover) if is_dir else leftover.unlink()
         settings_path = self.path / SETTINGS_NAME
         if settings_path.exists():
             old = read_json(settings_path, "the settings of the run in this directory")
             if old != settings:
-                raise ValueError(f"{self.path} holds a run with other inputs ({_differences(old, settings)}); "
-                                 "pass a new --output-dir, or the same inputs to resume it")  # fmt: skip
+                raise ValueError(f"{self.path} holds a run with other inputs "
+                                 f"({_differences(old, settings)}); pass a new --output-dir, or the same "
+                                 "inputs to resume it")  # fmt: skip
         else:
             atomic_write_text(settings_path, json.dumps(settings))
         stages_path = self.path / STAGES_NAME
@@ -149,8 +151,9 @@ def _differences(old, new) -> str:
             for flag in sorted(set(was) | set(now)):
                 a, b = (d.get(flag) if isinstance(d.get(flag), dict) else {} for d in (was, now))
                 if a != b:
+                    old_hash, new_hash = str(a.get("sha256"))[:12], str(b.get("sha256"))[:12]
                     out.append(f"the content of {flag} {b.get('path', a.get('path', ''))} changed (sha256 "
-                               f"{str(a.get('sha256'))[:12]} in that run, {str(b.get('sha256'))[:12]} now)")  # fmt: skip
+                               f"{old_hash} in that run, {new_hash} now)")  # fmt: skip
         elif isinstance(was, dict) and isinstance(now, dict):
             out += [f"{key}.{k}: {was.get(k)!r} in that run, {now.get(k)!r} now"
                     for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]  # fmt: skip
@@ -169,7 +172,8 @@ def input_fingerprints(named_paths: dict) -> dict:
         if path is None or not path.exists():
             continue
         digest = hashlib.sha256()
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink())
+        inside = (p for p in path.rglob("*") if p.is_file() or p.is_symlink())
+        files = [path] if path.is_file() else sorted(inside)
         for file in files:
             digest.update(str(file.relative_to(path) if file != path else file.name).encode() + b"\0")
             if file.is_symlink():

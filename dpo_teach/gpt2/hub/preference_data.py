@@ -40,7 +40,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 __all__ = ["FORMATS", "PreferenceData", "detect_format", "split_implicit_prompt", "render_conversation",
-           "encode_prompt_completion", "shape_warnings", "tokenize_preferences", "load_preference_data"]  # fmt: skip
+           "encode_prompt_completion", "shape_warnings", "tokenize_preferences",
+           "load_preference_data"]  # fmt: skip
 
 FORMATS = ("standard", "conversational", "implicit", "conversational_implicit")
 DROP_REASONS = {
@@ -185,18 +186,19 @@ def _as_texts(row: dict, fmt: str, tokenizer):
 def shape_warnings(rows: Sequence[dict], fmt: str) -> list[str]:
     """What in ``rows`` was read but perhaps not as meant: columns no format reads (a prompt under
     another name, e.g. ``question``), and standard rows whose completions repeat their prompt."""
-    used = {"prompt", "chosen", "rejected"} if fmt in ("standard", "conversational") else {"chosen", "rejected"}
+    used = {"chosen", "rejected"} | ({"prompt"} if fmt in ("standard", "conversational") else set())
     unused = sorted({str(k) for row in rows for k in row} - used)
     found = []
     if unused:
         found.append(f"column(s) {', '.join(map(repr, unused))} are not read: the {fmt} format reads "
-                     f"{', '.join(sorted(used))}; if one of them holds the prompt, rename it 'prompt'")  # fmt: skip
+                     f"{', '.join(sorted(used))}; if one of them holds the prompt, rename it "
+                     "'prompt'")  # fmt: skip
     if fmt == "standard":
         repeated = [i for i, r in enumerate(rows) if r["prompt"].strip() and all(
             r[k].lstrip().startswith(r["prompt"].strip()) for k in ("chosen", "rejected"))]  # fmt: skip
         if repeated:
-            found.append(f"{len(repeated)} of {len(rows)} rows repeat their prompt at the start of chosen and "
-                         f"rejected (row {repeated[0]} first), so the prompt is read twice; the standard "
+            found.append(f"{len(repeated)} of {len(rows)} rows repeat their prompt at the start of chosen "
+                         f"and rejected (row {repeated[0]} first), so the prompt is read twice; the standard "
                          "format's chosen/rejected hold only the completion: strip the prompt from them, "
                          "or drop the 'prompt' column (implicit format)")  # fmt: skip
     return found
@@ -259,7 +261,8 @@ def load_preference_data(
     were dropped."""
     from .sources import load_rows
 
-    data = tokenize_preferences(load_rows(source, split, config, max_rows), tokenizer, max_length, dedupe=True)
+    rows = load_rows(source, split, config, max_rows)
+    data = tokenize_preferences(rows, tokenizer, max_length, dedupe=True)
     if not data.pairs:
         raise ValueError(f"{source}: no preference pair is left ({data.summary()}); fix the data or "
                          "raise --max-length")  # fmt: skip

@@ -86,6 +86,11 @@ class Inputs:
                              "prompts are already openings")  # fmt: skip
         if self.reward_label is not None and self.reward_model is None:
             raise ValueError("--reward-label names an output of --reward-model; pass --reward-model too")
+        for flag, source in (("--dataset", self.dataset), ("--prompts", self.prompts)):  # now, not after SFT
+            path = Path(str(source)).expanduser()
+            if source is not None and path.is_symlink() and not path.exists():
+                raise ValueError(f"{flag} {source} is a symbolic link that leads nowhere (a loop, or its "
+                                 "target is missing); point it at the data or pass the file itself")  # fmt: skip
         for flag, source, split in (("--dataset-split", self.dataset, self.dataset_split),
                                     ("--dataset-eval-split", self.dataset, self.dataset_eval_split),
                                     ("--prompt-split", self.prompts, self.prompt_split)):  # fmt: skip
@@ -210,8 +215,9 @@ def add_input_arguments(parser, at_least_one) -> None:
             if not text.strip().isdigit() or int(text) < low:
                 raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= {low}")
             if high is not None and int(text) > high:
+                pairs = high * (high - 1) // 2
                 raise argparse.ArgumentTypeError(f"{text} is more than {high} (the paper samples 4; {high} "
-                                                 f"gives {high * (high - 1) // 2} pairs a prompt)")  # fmt: skip
+                                                 f"gives {pairs} pairs a prompt)")  # fmt: skip
             return int(text)
 
         return parse
@@ -236,7 +242,8 @@ def add_input_arguments(parser, at_least_one) -> None:
                    help="texts per reward-model forward pass")  # fmt: skip
     g.add_argument("--labeling", choices=LABELINGS, default="better",
                    help="better: the higher score is chosen; bt: a Bradley-Terry draw")  # fmt: skip
-    g.add_argument("--completions-per-prompt", type=count(2, MAX_COMPLETIONS_PER_PROMPT), default=2, metavar="K",
+    g.add_argument("--completions-per-prompt", type=count(2, MAX_COMPLETIONS_PER_PROMPT), default=2,
+                   metavar="K",
                    help=f"samples per prompt, 2 to {MAX_COMPLETIONS_PER_PROMPT} (the paper: 4)")  # fmt: skip
     g.add_argument("--pairs", choices=PAIRINGS, default="all",
                    help="all pairs of the K samples (the paper: 6 of 4), or best-worst (one)")  # fmt: skip

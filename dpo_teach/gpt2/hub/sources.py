@@ -116,6 +116,9 @@ def load_rows(
         raise ValueError(f"max_rows must be None or an integer >= 1, got {max_rows!r}")
     text = str(source)
     path = Path(text).expanduser()
+    if path.is_symlink() and not path.exists():
+        raise ValueError(f"{path} is a symbolic link that leads nowhere (a loop, or its target is missing); "
+                         "point it at the data file or pass the file itself")  # fmt: skip
     looks_local = (
         path.exists() or path.is_absolute() or text.startswith((".", "~")) or path.suffix in FILE_SUFFIXES
     )

@@ -177,3 +177,15 @@ def test_a_checkpoint_with_its_own_code_never_runs_it_even_with_y_on_stdin(tmp_p
     last = proc.stderr.strip().splitlines()[-1]
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr and last.startswith("error: "), proc.stderr[-2000:]
     assert "custom_model" in last and ("trust_remote_code" in last or "auto_map" in last), last
+
+
+def test_a_symlink_loop_is_named_as_one_not_called_missing(tmp_path):
+    """A symbolic link loop given as --dataset / --model was reported as "no such file"."""
+    from dpo_teach.gpt2.models import load_pretrained
+
+    (tmp_path / "loop.jsonl").symlink_to(tmp_path / "loop.jsonl")
+    (tmp_path / "model").symlink_to(tmp_path / "model")
+    with pytest.raises(ValueError, match="loop.jsonl is a symbolic link that leads nowhere"):
+        load_rows(tmp_path / "loop.jsonl")
+    with pytest.raises(ValueError, match="model is a symbolic link that leads nowhere"):
+        load_pretrained(str(tmp_path / "model"))
