@@ -9,7 +9,6 @@ from pathlib import Path
 
 import matplotlib
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -50,8 +49,8 @@ def test_02_theorem_1_check_fails_with_a_ridge(monkeypatch, tmp_path):
 
 def test_02_plackett_luce_check_fails_with_a_ridge(monkeypatch, tmp_path):
     stop = "assert grad_pl < 1e-9"
-    edit = {"pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=l2)": "pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=1.0)",
-            "r_hat_pl = fit_reward_model_pl(rankings, K, l2=l2)": "r_hat_pl = fit_reward_model_pl(rankings, K, l2=1.0)"}
+    edit = {"pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=l2)": "pi_dpo_pl = fit_dpo_pl(ref[0], rankings, beta, l2=1.0)",  # noqa: E501
+            "r_hat_pl = fit_reward_model_pl(rankings, K, l2=l2)": "r_hat_pl = fit_reward_model_pl(rankings, K, l2=1.0)"}  # noqa: E501
     failed = run_until_fail("02_derivation.ipynb", edit, monkeypatch, tmp_path, stop)
     assert failed is not None and failed.startswith(stop)
 
@@ -61,7 +60,7 @@ def test_06_ridge_on_the_logits_check_fails_with_the_ridge_on_u(monkeypatch, tmp
     # comes back with a ridge on the logits must fail when that fit is really the ridge on u
     stop = "assert 0 < peak < len(betas) - 1"
     assert run_until_fail("06_dpo_family.ipynb", {}, monkeypatch, tmp_path, stop) is None
-    edit = {"return fit_dpo(ref, chosen, rejected, beta, l2=l2 / beta**2)": "return fit_dpo(ref, chosen, rejected, beta, l2=l2)"}
+    edit = {"return fit_dpo(ref, chosen, rejected, beta, l2=l2 / beta**2)": "return fit_dpo(ref, chosen, rejected, beta, l2=l2)"}  # noqa: E501
     failed = run_until_fail("06_dpo_family.ipynb", edit, monkeypatch, tmp_path, stop)
     assert failed is not None and failed.startswith("assert np.ptp(T[2.0][\"u_logit\"]")
 
@@ -69,7 +68,8 @@ def test_06_ridge_on_the_logits_check_fails_with_the_ridge_on_u(monkeypatch, tmp
 def test_04_clipping_check_fails_where_clipping_never_acts(monkeypatch, tmp_path):
     # "beta, not clipping, sets the KL" held vacuously at the default step size, where a clipped and
     # an unclipped run are the same run; the check now asks that clipping changed the path
-    edit = {"ends = {clip: fit_rlhf(ref, r_true, b, lr=0.3, clip_eps=clip, seed=0) for clip in (0.1, None)}":
-            "ends = {clip: fit_rlhf(ref, r_true, b, lr=0.05, clip_eps=clip, seed=0) for clip in (0.1, None)}"}
-    failed = run_until_fail("04_dpo_vs_rlhf.ipynb", edit, monkeypatch, tmp_path, "assert ratio_ppo.max() > 1.5")
+    run = "fit_rlhf(ref, r_true, b, lr=LR, clip_eps=clip, seed=0) for clip in (0.1, None)}"
+    edit = {run.replace("LR", "0.3"): run.replace("LR", "0.05")}
+    stop = "assert ratio_ppo.max() > 1.5"
+    failed = run_until_fail("04_dpo_vs_rlhf.ipynb", edit, monkeypatch, tmp_path, stop)
     assert failed is not None and failed.strip().startswith("assert apart > 0.1")

@@ -89,7 +89,7 @@ def test_teacher_commands_write_outside_the_repository():
     grade = re.findall(r"python -m dpo_teach\.grade (\S+) --csv (\S+)", text)
     assert handout and grade
     for path in handout + [p for pair in grade for p in pair]:
-        assert path.startswith("~/"), f"docs/teachers.md writes {path} inside the clone: use a folder outside it"
+        assert path.startswith("~/"), f"docs/teachers.md writes {path} inside the clone: use a folder outside"
 
 
 def test_the_fine_tune_time_reads_the_same_everywhere(capsys):
