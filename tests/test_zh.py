@@ -93,6 +93,8 @@ def test_the_chinese_notebooks_are_found_and_each_has_an_english_twin():
     assert [p.relative_to(ZH).as_posix() for p in ZH_PATHS] == [
         "01_toy_example.ipynb",
         "02_derivation.ipynb",
+        "03_gradient.ipynb",
+        "07_failure_modes.ipynb",
         "09_exercises.ipynb",
         "solutions/09_exercises_solutions.ipynb",
     ]
