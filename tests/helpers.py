@@ -184,7 +184,7 @@ def run_cli(*args):
         capture_output=True,
         text=True,
         env=env,
-        timeout=time_limit(300),
+        timeout=time_limit(600),  # ~10 s idle; 900 s was not enough beside 4 busy loops and 20 other jobs
     )
 
 
