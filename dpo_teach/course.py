@@ -79,10 +79,10 @@ NOTATION = (
      "`chosen`, `rejected`"),
     (r"$\pi_\theta$", "the policy being trained", "`policy_*`"),
     (r"$\pi_\mathrm{ref}$", "the frozen reference (usually the SFT model)", "`ref_*`"),
-    (r"$\log \pi(y \mid x)$", "an answer's log-probability: the sum of its tokens' log-probs, $\le 0$",
+    (r"$\log \pi(y \mid x)$", r"an answer's log-probability: the sum of its tokens' log-probs, $\le 0$",
      "`*_logps`"),
-    (r"$r(x, y)$", "a reward: the true one $r^*$, or a reward model's $r_\phi$", "`true_reward`"),
-    (r"$\beta$", "the KL weight of Eq. 3 (larger: the policy stays closer to $\pi_\mathrm{ref}$)", "`beta`"),
+    (r"$r(x, y)$", r"a reward: the true one $r^*$, or a reward model's $r_\phi$", "`true_reward`"),
+    (r"$\beta$", r"the KL weight of Eq. 3 (larger: the policy stays closer to $\pi_\mathrm{ref}$)", "`beta`"),
     (r"$\hat r_\theta(x, y)$", r"the implicit reward $\beta \log \frac{\pi_\theta(y|x)}{\pi_\mathrm{ref}(y|x)}$",
      "`implicit_reward`"),
     (r"$h$", r"the log-ratio difference $\log\frac{\pi_\theta(y_w)}{\pi_\mathrm{ref}(y_w)} - "

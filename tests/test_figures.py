@@ -11,13 +11,13 @@ REPO = plotting.repo_root()
 
 def test_finds_the_notebooks_that_save_figures():
     found = figures.figure_notebooks(REPO)
-    assert [p.name[:2] for p in found] == ["01", "03", "04", "05", "06", "07", "08"]
-    assert figures.figure_names(found[2])[:2] == ["04_beta_path", "04_frontier"]
+    assert [p.name[:2] for p in found] == ["00", "01", "03", "04", "05", "06", "07", "08"]
+    assert figures.figure_names(found[3])[:2] == ["04_beta_path", "04_frontier"]
     assert [p.name[:2] for p in figures.figure_notebooks(REPO, ["5", "04", "05"])] == ["04", "05"]
 
 
 def test_refuses_what_it_cannot_do_with_a_clear_message(monkeypatch, capsys):
-    with pytest.raises(figures.FiguresError, match="choose from 01 03 04 05"):
+    with pytest.raises(figures.FiguresError, match="choose from 00 01 03 04 05"):
         figures.figure_notebooks(REPO, ["02"])  # notebook 02 saves no figure
     assert figures.main(["--fast"]) == 2  # a fast run must not overwrite the committed figures
     assert "--out" in capsys.readouterr().err

@@ -64,8 +64,10 @@ def test_small_preset_on_a_cpu_is_refused_with_an_estimate(tmp_path, capsys):
     assert exit_info.value.code == 2 and "hours" in err and "--allow-slow" in err
 
 
-def test_help_shows_every_default(capsys):
+def test_help_shows_every_default(capsys, monkeypatch):
     from dpo_teach.finetune import main
+
+    monkeypatch.setenv("COLUMNS", "400")  # argparse wraps at the terminal's width: one line per flag
 
     with pytest.raises(SystemExit):
         main(["--help"])
