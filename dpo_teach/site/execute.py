@@ -130,6 +130,8 @@ def _run(repo: Path, source: str, fast: bool) -> dict:
             os.environ,
             DPO_TEACH_FAST="1" if fast else "0",
             MPLBACKEND="module://matplotlib_inline.backend_inline",
+            # this clone's package, not another copy an editable install points at
+            PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             **{FIGURES_ENV: figures},
         )
         km = KernelManager(kernel_name="python3", kernel_spec_manager=_kernels())
