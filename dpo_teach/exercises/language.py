@@ -7,7 +7,8 @@ language set in a shell (``DPO_TEACH_LANG=zh jupyter lab``) works as well.
 
 Every message is written once in English, as a template with ``{named}`` fields, and passed through
 :func:`tr`, which looks it up in the Chinese catalogue (``zh_feedback``, ``zh_numbers``,
-``zh_functions``, ``zh_derivation``) when the language is Chinese. Hints stored in the mistake
+``zh_functions``, ``zh_derivation``, ``zh_practice``, ``zh_practice_models``) when the language
+is Chinese. Hints stored in the mistake
 catalogues stay English until they are shown (:func:`tr` without fields, called by the message
 that shows them). A test parses every ``tr(...)`` call and every stored hint, and fails when one has
 no translation or a translation with other fields.
@@ -18,7 +19,16 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-__all__ = ["LANGUAGES", "ENV", "PASS_MARKS", "set_language", "get_language", "using_language", "tr", "catalogue"]
+__all__ = [
+    "LANGUAGES",
+    "ENV",
+    "PASS_MARKS",
+    "set_language",
+    "get_language",
+    "using_language",
+    "tr",
+    "catalogue",
+]
 
 LANGUAGES = ("en", "zh")  # English, Chinese (simplified)
 ENV = "DPO_TEACH_LANG"
@@ -73,10 +83,10 @@ def catalogue() -> dict[str, str]:
     """English template -> Chinese template, every message of the exercises and the grader."""
     global _CATALOGUE
     if _CATALOGUE is None:
-        from . import zh_derivation, zh_feedback, zh_functions, zh_numbers
+        from . import zh_derivation, zh_feedback, zh_functions, zh_numbers, zh_practice, zh_practice_models
 
         merged: dict[str, str] = {}
-        for part in (zh_feedback, zh_numbers, zh_functions, zh_derivation):
+        for part in (zh_feedback, zh_numbers, zh_functions, zh_derivation, zh_practice, zh_practice_models):
             merged.update(part.ZH)
         _CATALOGUE = merged
     return _CATALOGUE
