@@ -49,7 +49,7 @@ WRONG = {  # check -> [(a wrong answer, words its feedback must hold)]
         (("b",), "infinite margin"),
         (("d",), "same amount"),
     ],
-    "check_displaced_answers": [(([0],), "answer 1: r_hat = 0.5 is below"), (([1, 2],), "0-based")],
+    "check_displaced_answers": [(([0],), "answer 1: r_phi = 0.5 is below"), (([1, 2],), "0-based")],
     "check_beta_for_kl_budget": [
         ((0.5,), "over the budget"),
         ((3.0,), "within the budget"),
@@ -170,3 +170,11 @@ def test_each_notebook_01_to_06_asks_at_least_two_questions_committed_unanswered
                     name,
                     arg,
                 )
+
+
+def test_the_kl_budget_question_uses_notebook_04s_world():
+    code = notebook_code("04")
+    ref = re.search(r"^ref = np\.array\((\[[^\]]*\])\)", code, flags=re.M).group(1)
+    r_true = re.search(r"^r_true = np\.array\((\[[^\]]*\])\)", code, flags=re.M).group(1)
+    assert tuple(json.loads(ref)) == practice_models.BUDGET_REF
+    assert tuple(json.loads(r_true)) == practice_models.BUDGET_REWARD

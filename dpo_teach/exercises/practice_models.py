@@ -27,7 +27,7 @@ __all__ = [
     "check_trl_ipo_margin",
 ]
 
-# 04: a fitted reward r_hat on three answers; notebook 04's world (8 answers) and a KL budget
+# 04: a fitted reward model r_phi on three answers; notebook 04's world (8 answers) and a KL budget
 DISPLACED_REF, DISPLACED_REWARD, DISPLACED_BETA = (0.5, 0.3, 0.2), (0.2, 0.5, 1.5), 1.0
 BUDGET_REF = (0.30, 0.22, 0.15, 0.12, 0.09, 0.06, 0.04, 0.02)
 BUDGET_REWARD = (0.0, 0.5, -0.5, 1.0, -1.0, 1.5, 0.2, 2.0)
@@ -40,8 +40,8 @@ IPO_BETA, IPO_LENGTHS = 0.5, (30, 10)  # |y_w|, |y_l|
 
 
 def check_displaced_answers(answers):
-    r"""Notebook 04. At the optimum :math:`\pi^* = \pi_\mathrm{ref}\,e^{\hat r/\beta}/Z` for
-    :math:`\pi_\mathrm{ref} = (0.5, 0.3, 0.2)`, :math:`\hat r = (0.2, 0.5, 1.5)`, :math:`\beta = 1`:
+    r"""Notebook 04. At the optimum :math:`\pi^* = \pi_\mathrm{ref}\,e^{r_\phi/\beta}/Z` for
+    :math:`\pi_\mathrm{ref} = (0.5, 0.3, 0.2)`, :math:`r_\phi = (0.2, 0.5, 1.5)`, :math:`\beta = 1`:
     the 0-based indices of the answers with :math:`\pi^*(y) < \pi_\mathrm{ref}(y)`."""
     name = "check_displaced_answers"
     if pending(name, answers=answers):
@@ -51,7 +51,7 @@ def check_displaced_answers(answers):
     expected = {i for i in range(len(ref)) if r[i] < bar}
     reasons = {
         i: tr(
-            "answer {i}: r_hat = {r} is {side} beta log Z = {bar:.3f}, so it {moves}",
+            "answer {i}: r_phi = {r} is {side} beta log Z = {bar:.3f}, so it {moves}",
             i=i,
             r=r[i],
             side=tr("below") if r[i] < bar else tr("above"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 ZH = {
     # ------------------------------------------------------------ 04
-    "answer {i}: r_hat = {r} is {side} beta log Z = {bar:.3f}, so it {moves}": (
-        "回答 {i}：r_hat = {r} {side} beta log Z = {bar:.3f}，所以它{moves}"
+    "answer {i}: r_phi = {r} is {side} beta log Z = {bar:.3f}, so it {moves}": (
+        "回答 {i}：r_phi = {r} {side} beta log Z = {bar:.3f}，所以它{moves}"
     ),
     "below": "低于",
     "above": "高于",
