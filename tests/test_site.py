@@ -301,3 +301,17 @@ def test_the_real_repository_plans_every_notebook_and_zh_version():
     for zh in (REPO / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"):
         page = next(p for p in books["zh"].pages if p.name == f"notebooks/{zh.stem}")
         assert page.source == f"notebooks/zh/{zh.name}" and not page.note
+
+
+def test_a_failed_npm_install_names_its_cause_not_npm_s_log_file():
+    from dpo_teach.site.mathjax import npm_reason
+
+    refused = (
+        "npm error code ECONNREFUSED\nnpm error syscall connect\n"
+        "npm error FetchError: request to http://127.0.0.1:9/mathjax failed, reason: connect ECONNREFUSED\n"
+        "npm error     at ClientRequest.<anonymous> (index.js:130:14)\nnpm error\n"
+        "npm error A complete log of this run can be found in: /root/.npm/_logs/debug-0.log\n"
+    )
+    assert npm_reason(refused).startswith("FetchError: request to http://127.0.0.1:9/mathjax failed")
+    assert npm_reason("npm error code E404\nnpm error A complete log ...\n") == "code E404"
+    assert npm_reason("") == "no output"

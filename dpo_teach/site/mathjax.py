@@ -9,6 +9,7 @@ woff-v2 fonts. Nothing of it is committed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..files import atomic_replace_dir
 from . import SiteError
 
-__all__ = ["MATHJAX_VERSION", "SCRIPT", "install_mathjax", "mathjax_parts"]
+__all__ = ["MATHJAX_VERSION", "SCRIPT", "install_mathjax", "mathjax_parts", "npm_reason"]
 
 MATHJAX_VERSION = "3.2.2"  # the last MathJax 3, the major version Sphinx's mathjax extension configures
 SCRIPT = "tex-mml-chtml.js"  # the combined component a page loads (mathjax_path)
@@ -35,6 +36,17 @@ def mathjax_parts(es5: Path) -> list[Path]:
         elif path.is_dir():
             found += sorted(p.relative_to(es5) for p in path.rglob("*") if p.is_file())
     return found
+
+
+def npm_reason(stderr: str) -> str:
+    """The line of npm's error output that says why (``FetchError: ... ECONNREFUSED``, a 404),
+    not its closing line (where the debug log lies)."""
+    lines = [line.removeprefix("npm error").removeprefix("npm ERR!").strip() for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if re.match(r"(\w*Error\b|404\b)", line):
+            return line
+    return next((line for line in lines if line.startswith("code ")), lines[-1] if lines else "no output")
 
 
 def _npm_install(into: Path) -> None:
@@ -63,7 +75,7 @@ def _npm_install(into: Path) -> None:
             proc = None
         es5 = Path(prefix) / "node_modules" / "mathjax" / "es5"
         if proc is None or proc.returncode != 0 or not (es5 / SCRIPT).is_file():
-            why = "timed out" if proc is None else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            why = "timed out" if proc is None else npm_reason(proc.stderr)
             raise SiteError(
                 f"npm install mathjax@{MATHJAX_VERSION} failed ({why}); the site needs the npm "
                 "registry once to serve formulas offline: check the connection or npm's "
