@@ -315,3 +315,20 @@ def test_a_failed_npm_install_names_its_cause_not_npm_s_log_file():
     assert npm_reason(refused).startswith("FetchError: request to http://127.0.0.1:9/mathjax failed")
     assert npm_reason("npm error code E404\nnpm error A complete log ...\n") == "code E404"
     assert npm_reason("") == "no output"
+
+
+def test_wrapped_chinese_lines_are_joined_outside_code_and_headings():
+    from dpo_teach.site.cjk import join_cjk_lines
+
+    code = "```python\n# 中文注释\n# 第二行\n```\n"
+    text = "# 标题\n正文第一行，\n  接着第二行 RLHF\n是方法\n\n" + code + "中文\nEnglish"
+    assert join_cjk_lines(text) == "# 标题\n正文第一行，接着第二行 RLHF\n是方法\n\n" + code + "中文\nEnglish"
+
+
+def test_the_chinese_book_joins_its_own_wrapped_lines_only(repo, tmp_path):
+    (repo / "README.zh-CN.md").write_text("# 课程\n\n用成对\n的回答\n", encoding="utf-8")
+    (repo / "docs" / "x.md").write_text("# X\n\n中文\n引文\n", encoding="utf-8")  # shown under the note
+    stage = staged(repo, tmp_path)
+    assert "用成对的回答" in (stage / "zh" / "index.md").read_text()
+    assert "中文\n引文" in (stage / "zh" / "docs" / "x.md").read_text()
+    assert "中文\n引文" in (stage / "en" / "docs" / "x.md").read_text()

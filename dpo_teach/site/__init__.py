@@ -2,11 +2,12 @@
 
 The notebooks are committed without outputs; this builds the web pages a reader reads instead,
 with every figure, number and table in them: Sphinx, MyST-NB and the Sphinx Book Theme (why
-those: README, "Read the course as a web site"). The files, in the order a build meets them:
+those, how to publish the site: docs/site.md). The files, in the order a build meets them:
 
 - ``plan``: which pages each book holds (landing page, notebooks, docs) and where each comes from;
 - ``execute``: the notebooks run top to bottom, each execution cached under a content hash;
 - ``links``: links between the repository's files turned into links between the books' pages;
+- ``cjk``: Chinese Markdown's wrapped lines joined (no stray space between two characters);
 - ``stage``: each book's Sphinx source folder, written from the plan (only what changed);
 - ``mathjax``: MathJax from the npm registry, served by the site itself (no CDN);
 - ``language_switch``: the Sphinx extension that puts the other language's page on every page;

@@ -14,6 +14,7 @@ import json
 import re
 from pathlib import Path
 
+from .cjk import join_cjk_lines
 from .language_switch import TEMPLATE
 from .links import Target, markdown_texts, relative, rewrite_links
 from .mathjax import SCRIPT, mathjax_parts
@@ -117,8 +118,14 @@ def _page_bytes(
     repo: Path, book: Book, other: Book, page: Page, executed: dict[str, dict], files: set[str]
 ) -> bytes:
     linker = _Linker(repo, book, other, page, files)
+    chinese = book.lang == "zh" and not page.note  # a Chinese file, not the English one under the note
+
+    def prose(text: str) -> str:
+        text = table_math(rewrite_links(text, page.source, linker))
+        return join_cjk_lines(text) if chinese else text
+
     if not page.is_notebook:
-        texts = [table_math(rewrite_links(markdown_texts(repo / page.source)[0], page.source, linker))]
+        texts = [prose(markdown_texts(repo / page.source)[0])]
         if page.note:
             _add_note(texts, page.note)
         if page.section == "landing":
@@ -128,7 +135,7 @@ def _page_bytes(
     markdown = [c for c in nb["cells"] if c.get("cell_type") == "markdown"]
     for cell in markdown:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        cell["source"] = table_math(rewrite_links(source, page.source, linker))
+        cell["source"] = prose(source)
     if page.note:
         texts = [c["source"] for c in markdown]
         before = len(texts)
