@@ -73,6 +73,11 @@ class Settings:
     bf16: bool  # bf16 autocast (CUDA only; CPU runs fp32)
     threads: int | None  # torch intra-op threads (None: as dpo_teach.runtime.cpu_threads picks)
     seed: int
+    # benchmarks/scaling.py: the preset's shape with more positions or GPT-2's vocabulary (the
+    # tokenizer's ~400 ids are the first rows; the rest are never a label but cost the LM head)
+    n_positions: int | None = None
+    vocab_size: int | None = None
+    logps_chunk: int = 0  # ours: the LM head over N scored tokens at a time (0: the full logits)
 
     @property
     def seq_len(self) -> int:
@@ -101,6 +106,13 @@ def build_world(s: Settings) -> World:
     """Tokenizer, reference, policy (reference + small noise) and the pairs, from ``s.seed``."""
     tok = tokenizer.train_tokenizer(reviews.corpus(2000, seed=s.seed))
     ref = models.build_model(s.preset, tok, seed=s.seed)
+    if s.n_positions or s.vocab_size:  # the same preset, resized; fresh weights from the same seed
+        config = copy.deepcopy(ref.config)
+        config.n_positions = s.n_positions or config.n_positions
+        config.vocab_size = max(s.vocab_size or 0, config.vocab_size)
+        torch.manual_seed(s.seed)
+        ref = type(ref)(config)
+        ref.loss_type = "ForCausalLM"  # as models.build_model sets it
     if s.seq_len > ref.config.n_positions:
         raise ValueError(f"seq_len {s.seq_len} > the preset's n_positions {ref.config.n_positions}")
     policy = copy.deepcopy(ref)  # a policy a few "steps" away from the reference, so that
@@ -266,7 +278,7 @@ def time_ours(world: World, s: Settings) -> list[float]:
         beta=s.beta, learning_rate=s.learning_rate, batch_size=s.batch_size,
         max_steps=s.warmup + s.steps, warmup_steps=0, weight_decay=0.0,
         max_grad_norm=s.max_grad_norm, precompute_ref_logps=s.ref_logps == "precompute",
-        bf16=s.bf16, progress=False, seed=s.seed,
+        bf16=s.bf16, progress=False, seed=s.seed, logps_chunk=s.logps_chunk,
     )
     trainer = ours.DPOTrainer(policy, ref, pairs, cfg, tok.pad_token_id)
     fused = bool(trainer.optimizer.defaults.get("fused"))

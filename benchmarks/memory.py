@@ -1,14 +1,19 @@
-r"""Peak memory of one DPO step, the full logits vs the LM head in chunks, against the estimate.
+r"""Peak memory of one DPO step: full logits or the LM head in chunks, with or without gradient
+checkpointing, against the estimate the fine-tune prints.
 
-For each sequence length, a fresh process builds the GPT-2 124M shape (12 x 768, GPT-2's
+For each sequence length and method, a fresh process builds the GPT-2 124M shape (12 x 768, GPT-2's
 50,257-token vocabulary, fp32), AdamW, one preference pair per step whose rows are ``T`` tokens
 (a quarter prompt), and takes ``--steps`` DPO steps with :class:`dpo_teach.gpt2.trainer.DPOTrainer`
-(reference log-probs precomputed, so no reference model is held). Measured: the process's peak
-resident memory during the last steps (``VmHWM``, reset after the first step, which also creates
-AdamW's state) minus its memory before the model was built: weights, gradients, AdamW state,
-activations and logits, everything a step needs. Beside it:
+(reference log-probs given, so no reference model is held). AdamW's state is created first (a step
+on zero gradients), then the peak resident size is reset. Measured: the process's peak resident
+memory during the steps (``VmHWM``) minus its memory before the model was built: weights,
+gradients, AdamW state, activations and logits, everything a step needs. Beside it:
 :func:`dpo_teach.gpt2.memory.estimate_peak` for the same run (the number the fine-tune prints).
 On CUDA, ``torch.cuda.max_memory_allocated`` instead.
+
+Methods: ``full`` (the model's ``(rows, T, V)`` logits, ``sequence_logps``), ``chunked``
+(``--logps-chunk 1024``: :mod:`dpo_teach.gpt2.chunked_logps`), each ``+checkpointing``
+(``--gradient-checkpointing``).
 
     python benchmarks/memory.py --lengths 128 512 2048 --json results/memory.json
 """
@@ -32,6 +37,23 @@ def peak_rss_bytes() -> int:
     """VmHWM: the peak resident size since the process started or since ``clear_refs`` reset it."""
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+
+METHODS = ("full", "full+checkpointing", "chunked", "chunked+checkpointing")
+
+
+def create_adamw_state(optimizer) -> None:
+    """AdamW's two moments allocated without a training step: one optimizer step on zero gradients
+    (Adam's update is 0/(0 + eps) = 0; weight decay scales the weights by 1 - lr x wd), so that a
+    measured step's peak holds the state as every step after the first does, at the cost of one
+    step instead of two (a step of the small shape at 2048 tokens takes minutes on this CPU)."""
+    import torch
+
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p.grad = torch.zeros_like(p)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def worker(length: int, method: str, steps: int, device: str, threads: int) -> dict:
@@ -62,15 +84,15 @@ def worker(length: int, method: str, steps: int, device: str, threads: int) -> d
     stand_in = GPT2LMHeadModel(GPT2Config(vocab_size=8, n_positions=config.n_positions, n_embd=8, n_layer=1,
                                           n_head=1, loss_type="ForCausalLM"))  # fmt: skip
     trainer = DPOTrainer(policy, stand_in, pairs, cfg, 0, ref_logps=ref)
-    trainer.train(until=1)  # the first step also creates AdamW's state: its peak is not a step's
+    create_adamw_state(trainer.optimizer)  # AdamW's state exists from here, as after any first step
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     else:
         with open("/proc/self/clear_refs", "w") as f:  # Linux: reset the peak resident size (VmHWM)
             f.write("5")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     trainer.train()
-    seconds = (time.perf_counter() - t) / (steps - 1)
+    seconds, cpu = (time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps
     if device == "cuda":
         measured = torch.cuda.max_memory_allocated()
     else:
@@ -78,41 +100,75 @@ def worker(length: int, method: str, steps: int, device: str, threads: int) -> d
     est = estimate_peak(policy, cfg, rows=2, seq_len=length, ref_model=None, precomputed=False)
     return {"length": length, "method": method, "device": device, "threads": threads,
             "measured_peak_bytes": measured, "estimate_bytes": est["total"], "estimate": est,
-            "seconds_per_step": seconds, "steps": steps}  # fmt: skip
+            "seconds_per_step": seconds, "cpu_seconds_per_step": cpu, "steps": steps}  # fmt: skip
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import platform
+
+    import torch
+    import transformers
+
+    with open("/proc/meminfo") as f:
+        mem = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemTotal:"))
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "memory_bytes": mem, "python": platform.python_version(),
+            "torch": torch.__version__, "transformers": transformers.__version__}  # fmt: skip
 
 
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 2048])
-    ap.add_argument("--methods", nargs="+", default=["full", "chunked", "chunked+checkpointing"])
-    ap.add_argument("--steps", type=int, default=2, help="DPO steps (>= 2; the first is not measured)")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--steps", type=int, default=1, help="measured DPO steps (>= 1)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", default=None, help="write the rows to this file")
+    ap.add_argument("--json", default=None, help="write the rows to this file (rewritten after each row)")
+    ap.add_argument("--append", action="store_true", help="keep the rows already in --json (a row of the "
+                    "same length and method is replaced); each row says when it was measured")  # fmt: skip
     ap.add_argument("--worker", nargs=2, metavar=("LENGTH", "METHOD"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.steps < 1 or a.threads < 1 or min(a.lengths) < 8:
+        ap.error("--steps and --threads must be >= 1 and every length >= 8")
     if a.worker:
         print(json.dumps(worker(int(a.worker[0]), a.worker[1], a.steps, a.device, a.threads)))
         return []
-    rows = []
+    args = argv if argv is not None else sys.argv[1:]
+    record = {"command": "python benchmarks/memory.py " + " ".join(args),
+              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(), "rows": []}  # fmt: skip
+    if a.append and a.json and os.path.exists(a.json):
+        with open(a.json) as f:
+            old = json.load(f)
+        record["command"] = old["command"] + "; " + record["command"]
+        record["started"], record["rows"] = old["started"], old["rows"]
     for length in a.lengths:
         for method in a.methods:
             cmd = [sys.executable, __file__, "--worker", str(length), method, "--steps", str(a.steps),
                    "--device", a.device, "--threads", str(a.threads)]  # fmt: skip
+            load_before = os.getloadavg()[0]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 row = {"length": length, "method": method, "error": proc.stderr.strip().splitlines()[-1:]}
             else:
                 row = json.loads(proc.stdout.strip().splitlines()[-1])
-            rows.append(row)
+            row["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # 1-min, before/after
+            row["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+            record["rows"] = [r for r in record["rows"] if (r["length"], r["method"]) != (length, method)]
+            record["rows"].append(row)
             gb = lambda b: f"{b / 2**30:.2f} GiB"  # noqa: E731
             print(f"T={length:5d} {method:24s} " + (f"measured {gb(row['measured_peak_bytes'])}, estimate "
                   f"{gb(row['estimate_bytes'])}, {row['seconds_per_step']:.1f} s/step" if "error" not in row
-                  else f"failed: {row['error']}"), flush=True)  # fmt: skip
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"load_average": os.getloadavg(), "rows": rows}, f, indent=1)
-    return rows
+                  else f"failed: {row['error']}") + f", load {row['load_average']}", flush=True)  # fmt: skip
+            if a.json:
+                from dpo_teach.files import atomic_write_text
+
+                atomic_write_text(a.json, json.dumps(record, indent=1) + "\n")
+    return record["rows"]
 
 
 if __name__ == "__main__":
