@@ -3,6 +3,8 @@ r"""The sweeps' experiments: each is a list of settings and one function that ru
 - ``default_recipe``: ``python -m dpo_teach.finetune --seed N`` exactly as a user runs it (a
   subprocess), scored against its printed targets (held-out accuracy >= 0.8, win rate >= 0.7,
   valid >= 0.9). Default seeds 100-119: seeds the recipe was never tuned on.
+- ``recipe_dev``: the default recipe beside candidate changes (DPO's learning rate, beta) on the
+  development seeds 0-4, to choose a recipe before the unseen seeds 100-119 judge it.
 - ``family``: every DPO-family member on one world per seed (notebook 06 §5), at the betas of
   :func:`~dpo_teach.gpt2.lab.family_runs.member_settings` (rules, none tuned on the true reward).
 - ``beta_lr``: DPO over a beta x learning-rate grid (which beta and learning rate?), each cell
@@ -50,6 +52,9 @@ def _finetune(setting: dict, seed: int, fast: bool, world=None) -> dict:
         out = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "dpo_teach.finetune", "--seed", str(seed), "--output-dir", str(out),
                "--no-progress", "--preset", setting.get("preset", "tiny")]  # fmt: skip
+        for key in ("beta", "learning_rate"):  # a candidate recipe (recipe_dev) changes only these
+            if key in setting:
+                cmd += ["--" + key.replace("_", "-"), repr(float(setting[key]))]
         if fast:
             cmd.append("--fast")
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -98,6 +103,7 @@ def _family(setting: dict, seed: int, fast: bool, world) -> dict:
     return _member({**setting, **options}, seed, fast, world) | {"dpo_margin": world.dpo_margin}
 
 
+RECIPE_CANDIDATES = ({"preset": "tiny", "learning_rate": 3e-4}, {"preset": "tiny", "beta": 3.0})
 BETAS, LEARNING_RATES = (0.5, 1.0, 2.0, 4.0), (2.5e-4, 5e-4, 1e-3)
 
 
@@ -109,6 +115,9 @@ def _grid(fast: bool) -> list[dict]:
 EXPERIMENTS = {
     "default_recipe": Experiment("default_recipe", lambda fast: [{"preset": "tiny"}], tuple(range(100, 120)),
                                  _finetune, needs_world=False),  # fmt: skip
+    # candidate recipes, chosen on the development seeds 0-4 before the unseen seeds 100-119 are run
+    "recipe_dev": Experiment("recipe_dev", lambda fast: [{"preset": "tiny"}, *RECIPE_CANDIDATES],
+                             tuple(range(5)), _finetune, needs_world=False),  # fmt: skip
     "family": Experiment("family", _family_settings, tuple(range(5)), _family, needs_world=True),
     "beta_lr": Experiment("beta_lr", _grid, tuple(range(5)), _member, needs_world=True),
 }

@@ -114,3 +114,21 @@ def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
     # the same world: the reference's samples (hence its true reward) are identical across settings
     refs = {r["metrics"]["true_reward_reference"] for r in record["runs"]}
     assert len(refs) == 1
+
+
+def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):
+    seen = []
+
+    def fake_run(cmd, **kwargs):
+        seen.append(cmd)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(experiments.subprocess, "run", fake_run)
+    for setting in experiments.EXPERIMENTS["recipe_dev"].settings(False):
+        with pytest.raises(RuntimeError, match="stop here"):
+            experiments._finetune(setting, 0, False)
+    default, lower_lr, higher_beta = seen
+    assert "--learning-rate" not in default and "--beta" not in default
+    assert lower_lr[lower_lr.index("--learning-rate") + 1] == "0.0003" and "--beta" not in lower_lr
+    assert higher_beta[higher_beta.index("--beta") + 1] == "3.0" and "--learning-rate" not in higher_beta
+    assert experiments.EXPERIMENTS["recipe_dev"].seeds == (0, 1, 2, 3, 4)  # never the unseen seeds
