@@ -85,7 +85,8 @@ NOTATION = (
     (r"$\beta$", r"the KL weight of Eq. 3 (larger: the policy stays closer to $\pi_\mathrm{ref}$)", "`beta`"),
     (r"$\hat r_\theta(x, y)$", r"the implicit reward $\beta \log \frac{\pi_\theta(y|x)}{\pi_\mathrm{ref}(y|x)}$",
      "`implicit_reward`"),
-    (r"$h_w$, $h_l$", r"one answer's log-ratio $\log\frac{\pi_\theta(y_w)}{\pi_\mathrm{ref}(y_w)}$ (no $\beta$), "
+    (r"$h_w$, $h_l$",
+     r"one answer's log-ratio $\log\frac{\pi_\theta(y_w)}{\pi_\mathrm{ref}(y_w)}$ (no $\beta$), "
      r"so $\hat r_\theta(x, y_w) = \beta h_w$", "`policy_chosen_logps - ref_chosen_logps`"),
     (r"$h$", r"the log-ratio difference $\log\frac{\pi_\theta(y_w)}{\pi_\mathrm{ref}(y_w)} - "
      r"\log\frac{\pi_\theta(y_l)}{\pi_\mathrm{ref}(y_l)}$ (no $\beta$)", "`margin / beta`"),
