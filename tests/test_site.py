@@ -332,3 +332,16 @@ def test_the_chinese_book_joins_its_own_wrapped_lines_only(repo, tmp_path):
     assert "用成对的回答" in (stage / "zh" / "index.md").read_text()
     assert "中文\n引文" in (stage / "zh" / "docs" / "x.md").read_text()
     assert "中文\n引文" in (stage / "en" / "docs" / "x.md").read_text()
+
+
+def test_a_markdown_table_a_cell_displays_keeps_the_bars_inside_its_math(repo, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    table = "| loss | formula |\n|---|---|\n| norm | $r_w/|y_w|$ |\n"
+    cell = nbformat.v4.new_code_cell("display(Markdown(table))")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": table, "text/plain": "x"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 02 · B"), cell]
+    (repo / "notebooks" / "02_b.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    stage = staged(repo, tmp_path)
+    for lang in ("en", "zh"):
+        shown = json.loads((stage / lang / "notebooks" / "02_b.ipynb").read_text())["cells"][-1]["outputs"][0]
+        assert shown["data"]["text/markdown"] == table.replace("|y_w|", r"\vert y_w\vert "), lang

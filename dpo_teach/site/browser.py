@@ -20,6 +20,7 @@ import functools
 import html
 import re
 import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -114,6 +115,16 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A browser that closed a connection early (a favicon, a page already left) is no problem
+        of the site; the default prints a traceback for each one. Other errors are printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Site:
     """The site's files: which exist, and the ids each HTML page holds (for ``#fragment`` links)."""
 
@@ -200,7 +211,7 @@ def check_site(
     report = CheckReport(
         pages=len(pages), pages_by_book={b: sum(p.startswith(b + "/") for p in pages) for b in BOOKS}
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     files = _Site(site)

@@ -136,6 +136,10 @@ def _page_bytes(
     for cell in markdown:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         cell["source"] = prose(source)
+    for out in (o for c in nb["cells"] for o in c.get("outputs", [])):  # display(Markdown(table))
+        text = out.get("data", {}).get("text/markdown")
+        if text is not None:
+            out["data"]["text/markdown"] = table_math("".join(text) if isinstance(text, list) else text)
     if page.note:
         texts = [c["source"] for c in markdown]
         before = len(texts)
@@ -156,6 +160,9 @@ def _conf(book: Book, other: Book, fast: bool) -> bytes:
         "show_navbar_depth": 1,
         "use_download_button": True,
         "use_fullscreen_button": False,
+        # pydata-sphinx-theme 0.20 adds a header bar holding a second search field over the book
+        # theme's sidebar search unless this is set; the sidebar's search is the one the theme means
+        "navbar_persistent": [],
         "announcement": FAST_NOTE[book.lang] if fast else "",
     }
     conf = {
