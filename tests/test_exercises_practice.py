@@ -62,7 +62,7 @@ WRONG = {  # check -> [(a wrong answer, words its feedback must hold)]
         (("cdpo", 0.8), "share flipped"),
         (("dpo", 0.2), "not a name in LOSSES"),
     ],  # fmt: skip
-    "check_trl_ipo_margin": [((1.0,), "summed"), ((20.0,), "mean length")],
+    "check_trl_ipo_margin": [((1.0,), "summed"), ((20.0,), "mean length"), ((30.0,), "target 1/beta")],
 }
 
 
@@ -97,6 +97,80 @@ def test_a_wrong_answer_is_told_it_is_wrong_and_why(name, answer, words):
         CHECKS[name](*answer)
     text = str(info.value)
     assert text.startswith(name) and words in text, text
+
+
+# ------------------------------------------------- numbers by hand: about three significant figures
+
+NUMERIC = {  # check -> index of the numeric answer in RIGHT
+    name: [i for i, a in enumerate(answers) if not isinstance(a, (str, list))]
+    for name, answers in RIGHT.items()
+}
+NUMERIC = {name: idx for name, idx in NUMERIC.items() if idx and name != "check_beta_for_kl_budget"}
+
+
+def rounded(x: float, digits: int) -> float:
+    return float(f"{x:.{digits - 1}e}")
+
+
+def with_answer(name: str, i: int, value: float) -> tuple:
+    answers = list(RIGHT[name])
+    answers[i] = value
+    return tuple(answers)
+
+
+@pytest.mark.parametrize(("name", "i"), [(n, i) for n, idx in NUMERIC.items() for i in idx])
+def test_a_number_worked_by_hand_to_three_significant_figures_passes(name, i, capsys):
+    right = float(RIGHT[name][i])
+    for value in (rounded(right, 3), rounded(right, 4), right * (1 + 4e-3)):
+        assert CHECKS[name](*with_answer(name, i, value)) is True, value
+    assert capsys.readouterr().out.count("Correct!") == 3
+
+
+@pytest.mark.parametrize(("name", "i"), [(n, i) for n, idx in NUMERIC.items() for i in idx])
+def test_a_number_outside_the_stated_tolerance_still_fails_and_says_the_tolerance(name, i):
+    right = float(RIGHT[name][i])
+    with pytest.raises(AssertionError, match=r"tolerance 0\.5 %"):
+        CHECKS[name](*with_answer(name, i, right * (1 + 6e-3)))
+
+
+def test_the_toy_margin_to_three_figures_passes_and_to_two_gets_a_hint(capsys):
+    m = RIGHT["check_toy_margin"][0]
+    assert round(m, 4) == 0.1176 and practice_basics.check_toy_margin(0.1175) is True
+    assert practice_basics.check_toy_margin(0.118) is True and practice_basics.check_toy_margin(0.117) is True
+    with pytest.raises(AssertionError, match="two significant figures only: give three"):
+        practice_basics.check_toy_margin(0.12)
+    with pytest.raises(AssertionError) as info:  # a wrong answer far off gets no rounding hint
+        practice_basics.check_toy_margin(0.5)
+    assert "significant figures only" not in str(info.value)
+
+
+def test_ln_2_predicted_as_0_693_is_right_and_0_70_is_wrong(capsys):
+    assert practice_basics.check_loss_at_start(0.693) is True
+    with pytest.raises(AssertionError, match=r"tolerance 0\.5 %"):
+        practice_basics.check_loss_at_start(0.70)  # 1 % off: outside the stated tolerance
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "words"),
+    [
+        ("check_toy_margin", (round(math.log(1.8), 3),), "that is h"),  # 0.588: h by hand, not m
+        ("check_toy_margin", (-0.118,), "sign"),
+        ("check_loss_at_start", (2.08,), "beta changes nothing"),  # 3 ln 2 by hand
+        ("check_chosen_gradient", (0.409,), "negative"),
+        ("check_trl_ipo_margin", (30.0,), "1/(2 beta), half of it"),
+    ],
+)
+def test_a_mistake_worked_by_hand_to_three_figures_still_gets_its_hint(name, answer, words):
+    with pytest.raises(AssertionError) as info:
+        CHECKS[name](*answer)
+    assert words in str(info.value), str(info.value)
+
+
+def test_the_ipo_hint_for_30_no_longer_calls_it_1_over_beta():
+    # beta = 0.5: 1/beta = 2; the answer 30 comes from using the target 1/beta instead of 1/(2 beta)
+    with pytest.raises(AssertionError) as info:
+        practice_models.check_trl_ipo_margin(30.0)
+    assert "that is 1/beta" not in str(info.value) and 1 / practice_models.IPO_BETA == 2
 
 
 @pytest.mark.parametrize("bad", [1, "z", ["b"], 2.5])

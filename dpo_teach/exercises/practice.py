@@ -9,17 +9,25 @@ Chinese (``set_language``). One difference: an answer still left as the placehol
 runs from top to bottom before the learner has answered anything. These questions are practice:
 the grader scores notebook 09 only.
 
+Numbers are asked to be worked out by hand or predicted, so they are compared at a stated tolerance
+of about three significant figures (``HAND_RTOL``, 0.5 %: 0.118 or 0.1175 for 0.11756, 0.693 for
+ln 2), not at the graded set's 1e-6; an answer right to two figures only (0.12) is told to give three.
+
 Here: the readers of an answer (a number, a letter, a set of answers) shared by the checks; the
 checks of notebooks 01-03 are in :mod:`.practice_basics`, those of 04-06 in :mod:`.practice_models`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import feedback as fb
 from .language import tr
-from .matching import low_precision
+from .matching import ATOL, agrees_to_digits
 
-__all__ = ["pending", "answer_number", "answer_choice", "answer_set"]
+__all__ = ["HAND_RTOL", "pending", "answer_number", "answer_choice", "answer_set"]
+
+HAND_RTOL = 5e-3  # relative tolerance of a practice number: about three significant figures
 
 
 def pending(check: str, **answers) -> bool:
@@ -37,12 +45,33 @@ def pending(check: str, **answers) -> bool:
     return bool(missing)
 
 
+def _near(a: float, b: float) -> bool:
+    return bool(np.isclose(a, b, rtol=HAND_RTOL, atol=ATOL))
+
+
 def answer_number(check: str, name: str, value, expected: float, variants, where: str) -> float:
-    """``value`` read as a float64 and compared with ``expected``; ``variants`` are the
-    ``(hint, wrong value)`` mistakes whose hints a matching answer is shown."""
+    """``value`` read as a float64 and compared with ``expected`` within ``HAND_RTOL`` (about three
+    significant figures); ``variants`` are the ``(hint, wrong value)`` mistakes whose hints an
+    answer matching them at the same tolerance is shown."""
     x = fb.number(check, name, value)
-    fb.compare_number(check, name, x, expected, variants, where, low_precision(value))
-    return x
+    if _near(x, expected):
+        return x
+    hints = [hint for hint, v in variants if _near(x, v) and not _near(v, expected)]
+    if not hints and agrees_to_digits(x, expected, digits=2):
+        hints.append(tr("right to two significant figures only: give three (the check accepts 0.5 %)"))
+    raise AssertionError(
+        tr(
+            "{check}: {name} is wrong for {where}\n  expected {expected}\n"
+            "  received {received}   {tolerance}",
+            check=check,
+            name=name,
+            where=where,
+            expected=fb.fmt(expected),
+            received=fb.fmt(x),
+            tolerance=tr("(tolerance 0.5 %, about three significant figures)"),
+        )
+        + fb.hint_lines(hints)
+    )
 
 
 def _letter(check: str, name: str, value, options) -> str:

@@ -250,7 +250,7 @@ def check_trl_ipo_margin(h):
         (tr("the lengths enter as h_w / |y_w| - h_l / |y_l| with h_w = h/2, h_l = -h/2, not "
             "as one mean length"),
          target * (lw + ll)),
-        (tr("that is 1/beta; the IPO target is 1/(2 beta)"), 2 * expected),
+        (tr("that uses the target 1/beta; the IPO target is 1/(2 beta), half of it"), 2 * expected),
     ], tr("TRL's IPO at beta = {beta}, |y_w| = {lw}, |y_l| = {ll}", beta=IPO_BETA, lw=lw, ll=ll))  # fmt: skip
     return fb.passed(
         tr(

@@ -20,6 +20,10 @@ ZH = {
     "the indices are 0-based: the first answer is 0": "编号从 0 开始：第一个回答是 0",
     "{check}: {name} = {value} is not right.": "{check}：{name} = {value} 不对。",
     "{check}: {value} is not right.": "{check}：{value} 不对。",
+    "right to two significant figures only: give three (the check accepts 0.5 %)": (
+        "只有两位有效数字是对的：请给出三位（检查接受 0.5 % 以内的误差）"
+    ),
+    "(tolerance 0.5 %, about three significant figures)": "（容差 0.5 %，约三位有效数字）",
     # ------------------------------------------------------------ 01
     "the margin question of notebook 01": "第 01 本笔记本的奖励差问题",
     "m = {m:.6f}: the policy moved toward y_w (ratio 1.5) and away from y_l (ratio 0.833), so m > 0 "

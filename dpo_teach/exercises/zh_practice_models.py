@@ -92,7 +92,9 @@ ZH = {
     "the lengths enter as h_w / |y_w| - h_l / |y_l| with h_w = h/2, h_l = -h/2, not as one mean length": (
         "长度以 h_w / |y_w| - h_l / |y_l| 的形式进入，其中 h_w = h/2、h_l = -h/2，而不是一个平均长度"
     ),
-    "that is 1/beta; the IPO target is 1/(2 beta)": "这是 1/beta；IPO 的目标是 1/(2 beta)",
+    "that uses the target 1/beta; the IPO target is 1/(2 beta), half of it": (
+        "这里用了目标 1/beta；IPO 的目标是 1/(2 beta)，只有它的一半"
+    ),
     "h = {h:g} nats, {ratio:g} times the summed IPO's target {target:g}: a beta tuned for one IPO is "
     "wrong for the other.": (
         "h = {h:g} nats，是求和版 IPO 目标 {target:g} 的 {ratio:g} 倍：为一种 IPO 调好的 beta 对另一种是错的。"
