@@ -247,6 +247,27 @@ def test_a_failing_notebook_is_one_line_naming_it_and_its_cell(repo, tmp_path):
         executed_notebook(repo, "notebooks/01_a.ipynb", fast=True, cache=tmp_path / "cache", fingerprint="f")
 
 
+def test_a_failed_build_names_the_command_that_builds_the_other_notebooks(repo, tmp_path, monkeypatch):
+    from dpo_teach.site import build
+
+    def run(repo, source, **_):
+        if "01_a" in source:  # the English notebook and its Chinese version
+            raise SiteError(f"{source} failed at code cell 1")
+        return {}, 1.0
+
+    monkeypatch.setattr(build, "executed_notebook", run)
+    from dpo_teach.site.mathjax import MATHJAX_VERSION, SCRIPT
+
+    mathjax = tmp_path / "cache" / f"mathjax-{MATHJAX_VERSION}"  # installed: no npm here
+    mathjax.mkdir(parents=True)
+    (mathjax / SCRIPT).write_text("// mathjax")
+    with pytest.raises(SiteError) as err:
+        build.build_site(repo, tmp_path / "site", cache=tmp_path / "cache", say=lambda line: None)
+    assert "2 of 3 notebooks failed, so no site was written" in str(err.value)
+    assert str(err.value).endswith("the others: python -m dpo_teach.site build --only 02")
+    assert not (tmp_path / "site").exists()
+
+
 def error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: "), err

@@ -172,7 +172,7 @@ def build_site(
 
     fingerprint = package_fingerprint(repo)
     notebooks = sorted({p.source for b in books.values() for p in b.pages if p.is_notebook})
-    executed, failed = {}, []
+    executed, failed, failed_numbers = {}, [], set()
     for source in notebooks:  # a failure stops no other notebook: what ran is cached for the next build
         say(f"{source}: ...")
         try:
@@ -181,6 +181,7 @@ def build_site(
             )
         except SiteError as err:
             failed.append(str(err))
+            failed_numbers.add(Path(source).name[:2])
             say(f"{source}: FAILED")
             continue
         if seconds is None:
@@ -190,9 +191,12 @@ def build_site(
             report.executed[source] = seconds
             say(f"{source}: ran in {seconds:.0f} s ({'fast' if fast else 'full size'})")
     if failed:
+        numbers = sorted({Path(s).name[:2] for s in notebooks} - failed_numbers)
+        rest = f"; the others: python -m dpo_teach.site build --only {' '.join(numbers)}" if numbers else ""
         raise SiteError(
             f"{len(failed)} of {len(notebooks)} notebooks failed, so no site was written: "
             + "; ".join(failed)
+            + rest
         )
 
     for lang in LANGS:

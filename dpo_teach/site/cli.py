@@ -5,8 +5,9 @@
     python -m dpo_teach.site build --fast --only 01 02 --out /tmp/preview   # a quick preview
     python -m dpo_teach.site check site/ --screenshots shots/   # every page in headless Chromium
 
-The first build runs every notebook (10-20 minutes at full size on a laptop CPU); a later build
-reuses each execution whose notebook, package and size are unchanged and takes seconds. Bad
+The first build runs every notebook at full size (as long as running them yourself: the README's
+table gives each one's time; notebooks 05 and 06 take most of it); a later build reuses each
+execution whose notebook, package and size are unchanged and takes seconds. Bad
 input is one ``error:`` line and exit 2; a check that finds problems lists them and exits 1.
 """
 
