@@ -3,8 +3,9 @@
 Each notebook in ``notebooks/zh/`` (and ``notebooks/zh/solutions/``) has the code cells of the
 English notebook of the same name, character for character and in order (only the markdown is
 Chinese), so a code change made in one language fails here until it is made in the other. The one
-exception: a notebook of exercises opens with one more code cell, ``LANGUAGE_CELL``, which makes the
-checks' feedback Chinese. ``pytest`` runs both languages' notebooks under
+exception: a notebook that calls the checks (09's exercises, the practice questions of 01-06) opens
+with one more code cell, ``LANGUAGE_CELL``, which makes the checks' feedback Chinese. ``pytest`` runs
+both languages' notebooks under
 nbval (``testpaths`` holds ``notebooks/``, which includes ``notebooks/zh/``). The zh notebooks
 follow the English structure rules in Chinese: a "你将学到" list at the top, a five-line "## 小结" at
 the end, and every number their prose states also stands in the English notebook, where it is
@@ -110,10 +111,14 @@ def test_code_cells_equal_the_english_notebooks(chinese):
     )
 
 
+def shared_code(nb):
+    """The code cells a zh notebook shares with the English: all but its language switch."""
+    return [c for c in nb.cells if c.cell_type == "code" and c.source != LANGUAGE_CELL]
+
+
 def test_the_sync_check_fails_on_one_changed_cell(tmp_path):
     english, chinese = english_of(ZH_PATHS[0]), ZH_PATHS[0]
-    nb = read(chinese)
-    code = [c for c in nb.cells if c.cell_type == "code"]
+    code = shared_code(read(chinese))
 
     def problems_after(change) -> list[str]:
         copy = read(chinese)
@@ -124,7 +129,7 @@ def test_the_sync_check_fails_on_one_changed_cell(tmp_path):
 
     def edit_code(k, old, new):
         def change(copy):
-            cell = [c for c in copy.cells if c.cell_type == "code"][k]
+            cell = shared_code(copy)[k]
             assert old in cell.source
             cell.source = cell.source.replace(old, new, 1)
 
@@ -136,12 +141,11 @@ def test_the_sync_check_fails_on_one_changed_cell(tmp_path):
     # a comment or a blank is a change too: the cells are compared character for character
     assert problems_after(edit_code(0, "# the formulas in NumPy", "# 用 NumPy 写的公式"))
     # a dropped cell, two cells swapped, a changed tag
-    first_code = lambda nb: next(c for c in nb.cells if c.cell_type == "code")  # noqa: E731
-    assert problems_after(lambda copy: copy.cells.remove(first_code(copy)))
+    assert problems_after(lambda copy: copy.cells.remove(shared_code(copy)[0]))
     assert len(problems_after(lambda copy: copy.cells.reverse())) >= 2
 
     def tag(copy):
-        [c for c in copy.cells if c.cell_type == "code"][0].metadata["tags"] = ["raises-exception"]
+        shared_code(copy)[0].metadata["tags"] = ["raises-exception"]
 
     assert problems_after(tag) == ["code cell 1: tags ['raises-exception'] vs English []"]
     # markdown is free to differ; the untouched copy agrees
@@ -150,9 +154,13 @@ def test_the_sync_check_fails_on_one_changed_cell(tmp_path):
 
 
 def test_the_exercises_open_with_the_language_cell_and_only_they_may(tmp_path):
-    """The zh exercise notebooks switch the feedback to Chinese in their first code cell; the sync
-    check forgives that one cell, exactly, first, and only in a notebook that calls the checks."""
-    for path in (ZH / "09_exercises.ipynb", ZH / "solutions" / "09_exercises_solutions.ipynb"):
+    """The zh notebooks that call the checks (09's exercises, 01-06's practice questions) switch the
+    feedback to Chinese in their first code cell; the sync check forgives that one cell, exactly,
+    first, and only in a notebook that calls the checks."""
+    calling = [p for p in ZH_PATHS if calls_checks(read(english_of(p)))]
+    names = {p.name for p in calling}
+    assert {"01_toy_example.ipynb", "09_exercises.ipynb", "09_exercises_solutions.ipynb"} <= names
+    for path in calling:
         first = next(c for c in read(path).cells if c.cell_type == "code")
         assert first.source == LANGUAGE_CELL, path.name
     english, chinese = english_of(ZH / "09_exercises.ipynb"), ZH / "09_exercises.ipynb"
@@ -169,11 +177,20 @@ def test_the_exercises_open_with_the_language_cell_and_only_they_may(tmp_path):
     assert problems_after(lambda copy: None) == []
     assert problems_after(lambda copy: setattr(code(copy)[0], "source", LANGUAGE_CELL.replace("zh", "en")))
     assert problems_after(lambda copy: copy.cells.insert(3, copy.cells.pop(1)))  # moved after the imports
-    # a notebook without checks (notebook 01) gets no such exception
-    toy = read(ZH / "01_toy_example.ipynb")
-    toy.cells.insert(1, nbformat.v4.new_code_cell(LANGUAGE_CELL))
-    nbformat.write(toy, tmp_path / "toy.ipynb")
-    assert sync_problems(NOTEBOOKS / "01_toy_example.ipynb", tmp_path / "toy.ipynb")
+    # a notebook without checks gets no such exception (a pair made here: every English notebook
+    # of the zh set but 07 calls the checks now, and 07 is to gain them too)
+    def pair(*sources, switch):
+        en = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        zh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        if switch:
+            zh.cells.insert(0, nbformat.v4.new_code_cell(LANGUAGE_CELL))
+        nbformat.write(en, tmp_path / "en.ipynb")
+        nbformat.write(zh, tmp_path / "zh_pair.ipynb")
+        return sync_problems(tmp_path / "en.ipynb", tmp_path / "zh_pair.ipynb")
+
+    assert pair("x = 1", "check_x(x)", switch=True) == [] == pair("x = 1", switch=False)
+    assert pair("x = 1", switch=True)[0] == "2 code cells, the English notebook has 1"
+    assert pair("x = 1", "# check_x(x)", switch=True)  # a comment is no call
 
 
 def test_committed_clean_with_python3_kernel(zh_notebook):
