@@ -8,7 +8,8 @@ read the same facts:
 - :data:`NOTATION`: one symbol per concept, with its meaning and its name in the code; every
   notebook keeps to it (``tests/test_notation.py`` scans their markdown for the old symbols);
 - :func:`notebook_minutes`: the measured full-size run time of each notebook
-  (``results/notebook_times.json``, written by ``benchmarks/time_notebooks.py``);
+  (``results/notebook_times.json``, written by ``benchmarks/time_notebooks.py``), and
+  :func:`notebook_load_range`: the machine's load average while they were measured;
 - :func:`draw_pipelines`: RLHF's three stages (SFT, reward model, PPO with a KL penalty) beside
   DPO's two (SFT, then one classification-style loss on the preference pairs).
 """
@@ -19,7 +20,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-__all__ = ["Notebook", "NOTEBOOKS", "NOTATION", "EQUATIONS", "notebook_minutes", "draw_pipelines"]
+__all__ = [
+    "Notebook", "NOTEBOOKS", "NOTATION", "EQUATIONS", "notebook_minutes", "notebook_load_range",
+    "draw_pipelines",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +61,10 @@ NOTEBOOKS = (
              (3, 7), False, ("05",)),
     Notebook("08", "08_debugging_clinic", "The debugging clinic",
              "Which bugs do people hit, and how does each look in the training log?", (7,), False, ("05",)),
+    # exercise 8 (a sequence's log-probability) needs 05; exercise 12 (IPO) needs the optional 06, whose
+    # statement gives what it uses: notebook 00 says so beside the map
     Notebook("09", "09_exercises", "Exercises", "The graded set: can you write each formula yourself?",
-             (1, 3, 4, 5, 7), True, ("01", "02", "03")),
+             (1, 3, 4, 5, 7), True, ("01", "02", "03", "05")),
 )
 
 # The paper's numbered equations (arXiv:2305.18290, Sec. 3-4), each in one line.
@@ -68,7 +74,9 @@ EQUATIONS = {
     3: r"RLHF objective: $\max_\pi \mathbb{E}[r(x, y)] - \beta\,\mathrm{KL}(\pi \,\|\, \pi_\mathrm{ref})$",
     4: r"its optimum: $\pi^*(y \mid x) = \pi_\mathrm{ref}(y \mid x)\, e^{r(x, y)/\beta} / Z(x)$",
     5: r"the reward in terms of the policy: $r(x, y) = \beta \log \frac{\pi^*(y|x)}{\pi_\mathrm{ref}(y|x)} + \beta \log Z(x)$",
-    6: r"Bradley-Terry in terms of the policy ($Z$ cancels)",
+    6: r"Bradley-Terry in terms of the policy: $p^*(y_1 \succ y_2 \mid x) = \sigma\big(\beta \log "
+    r"\frac{\pi^*(y_1|x)}{\pi_\mathrm{ref}(y_1|x)} - "
+    r"\beta \log \frac{\pi^*(y_2|x)}{\pi_\mathrm{ref}(y_2|x)}\big)$ ($Z$ cancels)",
     7: r"DPO loss: $-\mathbb{E}\,\log \sigma(\hat r_\theta(x, y_w) - \hat r_\theta(x, y_l))$",
 }
 
@@ -107,6 +115,18 @@ def notebook_minutes(path: str | Path | None = None) -> dict[str, float]:
         return {}
     record = json.loads(path.read_text(encoding="utf-8"))
     return {k: round(v["seconds"] / 60, 1) for k, v in record["notebooks"].items()}
+
+
+def notebook_load_range(path: str | Path | None = None) -> tuple[float, float] | None:
+    """The lowest and highest load average recorded before and after the timed runs of
+    ``results/notebook_times.json`` (how busy the 2-core machine was); None without the file."""
+    default = Path(__file__).resolve().parents[1] / "results" / "notebook_times.json"
+    path = Path(path) if path is not None else default
+    if not path.is_file():
+        return None
+    loads = [v[k] for v in json.loads(path.read_text(encoding="utf-8"))["notebooks"].values()
+             for k in ("load_before", "load_after") if k in v]  # fmt: skip
+    return (min(loads), max(loads)) if loads else None
 
 
 def _box(ax, x, y, text, color, width=2.1, height=0.9):
