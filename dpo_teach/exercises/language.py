@@ -1,6 +1,7 @@
 """The language of the exercises' feedback: English (the default) or Chinese.
 
-``set_language("zh")`` (the first cell of every notebook in ``notebooks/zh/``) sets the environment
+``set_language("zh")`` (the first cell of every notebook in ``notebooks/zh/`` that asks checked
+questions: 01, 02, 03, 09) sets the environment
 variable ``DPO_TEACH_LANG=zh``; every message is then worded in Chinese, and the grader's table too
 (``python -m dpo_teach.grade --lang zh``). The variable is read each time a message is made, so a
 language set in a shell (``DPO_TEACH_LANG=zh jupyter lab``) works as well.
