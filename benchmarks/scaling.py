@@ -147,7 +147,8 @@ def plot(record: dict, path) -> Path:
             xs = [r[axis] for r in pts]
             ax.set_xscale("log", base=2)
             ax.set_xticks(xs, [str(x) for x in xs])
-        for k, (side, label) in enumerate((("ours", "ours"), ("ours_chunked", "ours, --logps-chunk 1024"))):
+        sides = (("ours", "ours (dots: each repeat)"), ("ours_chunked", "ours, --logps-chunk 1024"))
+        for k, (side, label) in enumerate(sides):
             sel = [(x, r) for x, r in zip(xs, pts) if side in r["ratio_vs_trl"]]
             if not sel:
                 continue
