@@ -162,7 +162,8 @@ def plot(record: dict, path) -> Path:
         ax.axhline(1.0, color="grey", lw=1, ls="--")
         ax.set_xlabel(titles[axis])
     axes[0].set_ylabel("speed vs TRL 1.16 (median step; >1 = ours faster)")
-    axes[0].legend(loc="lower left", fontsize=9)
+    handles = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels())}  # every panel's
+    axes[0].legend(handles.values(), handles.keys(), loc="lower left", fontsize=9)
     load = [x for r in rows for x in r["load_average"]]
     lo, hi, cores = min(load, default=0), max(load, default=0), record["machine"]["cpu_count"]
     fig.suptitle(f"DPO step, ours vs TRL's DPOTrainer, same model and batch (CPU fp32, 1-2 threads; "
