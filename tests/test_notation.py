@@ -56,15 +56,11 @@ OLD = {  # old form -> (pattern, the table's symbol)
     ),
 }
 
-# Notebooks 07 and 08 are being edited by another helper this session (issue 31); the lead renames
-# their symbols once that work lands. 07 still has r_w/r_l (sections 3 and 6, and a true reward
-# written r_w - r_l) and Delta_w (section 2): a strict xfail, so once it is clean it fails as XPASS
-# and the entry goes. 08 was clean when this test was written: non-strict, so the edits in flight
-# are not failed here; the lead removes the entry after merging them.
-PENDING = {
-    "07_failure_modes.ipynb": ("issue 31 follow-up (lead): 07's notation", True),
-    "08_debugging_clinic.ipynb": ("issue 31 follow-up (lead): 08 is being edited", False),
-}
+# Notebooks whose markdown may still use old forms, with the reason and whether the xfail is strict
+# (a strict one fails as XPASS once the notebook is clean, so the entry cannot outlive its cause).
+# Empty: 07 was renamed (h_w, h_l for the log-ratios, r(x, y_w) - r(x, y_l) for a true-reward gap,
+# issue 29/25 follow-up) and 08 was clean, so both are enforced now.
+PENDING: dict[str, tuple[str, bool]] = {}
 
 
 def old_forms(markdown: str) -> list[str]:
