@@ -1,7 +1,7 @@
-"""The practice questions of notebooks 01-06 (dpo_teach.exercises.practice*): a right answer passes,
+"""The practice questions of notebooks 01-08 (dpo_teach.exercises.practice*): a right answer passes,
 each wrong answer is told it is wrong and why, an unanswered one (``...`` or ``None``) prints a note
 and returns False without raising, the feedback is Chinese under ``set_language("zh")``, and every
-notebook 01-06 asks at least two of them, committed unanswered.
+notebook 01-08 asks at least two of them, committed unanswered.
 
 ``RIGHT`` holds the answers (the teachers' key, docs/teachers.md)."""
 
@@ -15,12 +15,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dpo_teach import doctor
 from dpo_teach import numpy_dpo as nd
 from dpo_teach.bandit import optimal_policy
-from dpo_teach.exercises import language, practice_basics, practice_models, set_language
+from dpo_teach.exercises import language, practice_basics, practice_failures, practice_models, set_language
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHECKS = {name: getattr(m, name) for m in (practice_basics, practice_models) for name in m.__all__}
+CHECKS = {
+    name: getattr(m, name)
+    for m in (practice_basics, practice_models, practice_failures)
+    for name in m.__all__
+    if name.startswith("check_")
+}
+P_TRUE = float(nd.sigmoid(2.0))  # 07: the pair's true preference, reward gap 2
+P_DPO = 0.8 * P_TRUE + 0.2 * (1 - P_TRUE)  # what labels flipped with probability 0.2 show
+P_CDPO = 0.8 * P_DPO + 0.2 * (1 - P_DPO)  # cDPO smooths them once more
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 RIGHT = {  # check -> the right answer(s); computed where the question asks for a computation
@@ -36,6 +45,10 @@ RIGHT = {  # check -> the right answer(s); computed where the question asks for 
     "check_prompt_mask": ("b",),
     "check_noisy_label_loss": ("robust", 0.2),
     "check_trl_ipo_margin": (15.0,),
+    "check_pick_checkpoint": (100,),
+    "check_noisy_label_optimum": (P_DPO, P_CDPO),
+    "check_broken_step": ("a",),
+    "check_log_fix": ("c",),
 }
 
 WRONG = {  # check -> [(a wrong answer, words its feedback must hold)]
@@ -63,12 +76,35 @@ WRONG = {  # check -> [(a wrong answer, words its feedback must hold)]
         (("dpo", 0.2), "not a name in LOSSES"),
     ],  # fmt: skip
     "check_trl_ipo_margin": [((1.0,), "summed"), ((20.0,), "mean length"), ((30.0,), "target 1/beta")],
+    "check_pick_checkpoint": [
+        ((200,), "inside the collapse"),
+        ((250,), "not the final one alone"),
+        ((150,), "cheap alarm"),
+        ((50,), "scores higher with the judge"),
+        ((0,), "the reference itself"),
+        ((75,), "not a checkpoint of the table"),
+    ],
+    "check_noisy_label_optimum": [
+        ((P_TRUE, P_CDPO), "the true preference"),
+        ((0.8 * P_TRUE, P_CDPO), "the flipped pairs count too"),
+        ((1 - P_DPO, P_CDPO), "y_l is preferred"),
+        ((P_DPO, P_DPO), "DPO's optimum"),
+        ((P_DPO, P_TRUE), "robust DPO's optimum"),
+        ((P_DPO, 0.6 * P_TRUE + 0.4 * (1 - P_TRUE)), "not one flip at 2 eps"),
+    ],
+    "check_broken_step": [
+        (("b",), "optimizer"),
+        (("c",), "section 3"),
+        (("d",), "section 8"),
+        (("e",), "grad_norm is not 0"),
+    ],
+    "check_log_fix": [(("a",), "exactly 0.0"), (("b",), "5e-07"), (("d",), "NaN")],
 }
 
 
 def test_every_check_has_a_right_and_a_wrong_answer_here():
     assert set(RIGHT) == set(WRONG) == set(CHECKS)
-    assert len(CHECKS) >= 12
+    assert len(CHECKS) >= 16
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
@@ -105,7 +141,8 @@ NUMERIC = {  # check -> index of the numeric answer in RIGHT
     name: [i for i, a in enumerate(answers) if not isinstance(a, (str, list))]
     for name, answers in RIGHT.items()
 }
-NUMERIC = {name: idx for name, idx in NUMERIC.items() if idx and name != "check_beta_for_kl_budget"}
+PICKED = ("check_beta_for_kl_budget", "check_pick_checkpoint")  # a value picked from a list, not worked
+NUMERIC = {name: idx for name, idx in NUMERIC.items() if idx and name not in PICKED}
 
 
 def rounded(x: float, digits: int) -> float:
@@ -209,6 +246,18 @@ def test_the_questions_rest_on_facts_that_can_fail():
     assert practice_models.DISPLACED_REWARD[1] > 0 and 1 in set(RIGHT["check_displaced_answers"][0])
     # 06: TRL's IPO asks for 15 times the summed target on this path (notebook 06 works 48 at 40/60 tokens)
     assert RIGHT["check_trl_ipo_margin"][0] == pytest.approx(15 * 1 / (2 * practice_models.IPO_BETA))
+    # 07: the checkpoint the judge picks is neither held-out accuracy's, held-out loss's nor the last one,
+    # and the KL jumps by an order of magnitude right after it (section 2's alarm)
+    rows = {row[0]: row for row in practice_failures.CHECKPOINTS}
+    keep = RIGHT["check_pick_checkpoint"][0]
+    assert keep == max(rows, key=lambda s: rows[s][5])
+    assert keep not in (max(rows, key=lambda s: rows[s][1]), min(rows, key=lambda s: rows[s][2]), max(rows))
+    assert rows[keep + 50][3] > 5 * rows[keep][3] and rows[keep + 50][4] < rows[keep][4] - 0.1
+    # 07: DPO shrinks the preference toward 1/2, cDPO further
+    assert 0.5 < P_CDPO < P_DPO < P_TRUE
+    # 08: the log's signature is section 10.2's, and the doctor reads it so
+    log = doctor.parse_log({"log_history": practice_failures.broken_step_log()}, source="question")
+    assert [f.id for f in doctor.diagnose(log)] == ["stuck_at_ln2", "zero_grad_norm", "empty_completions"]
 
 
 # ---------------------------------------------------------------------- the notebooks
@@ -228,10 +277,12 @@ ASKED_IN = {  # notebook -> the checks it calls
     "04": {"check_displaced_answers", "check_beta_for_kl_budget"},
     "05": {"check_logged_margin", "check_prompt_mask"},
     "06": {"check_noisy_label_loss", "check_trl_ipo_margin"},
+    "07": {"check_pick_checkpoint", "check_noisy_label_optimum"},
+    "08": {"check_broken_step", "check_log_fix"},
 }
 
 
-def test_each_notebook_01_to_06_asks_at_least_two_questions_committed_unanswered():
+def test_each_notebook_01_to_08_asks_at_least_two_questions_committed_unanswered():
     assert set().union(*ASKED_IN.values()) == set(CHECKS)
     for number, checks in ASKED_IN.items():
         code = notebook_code(number)

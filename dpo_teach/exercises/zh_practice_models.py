@@ -1,4 +1,5 @@
-"""Chinese feedback, part 6: the practice questions of notebooks 04-06 (:mod:`.practice_models`).
+"""Chinese feedback, part 6: the practice questions of notebooks 04-08 (:mod:`.practice_models`,
+:mod:`.practice_failures`).
 English template -> Chinese template, same ``{fields}`` (see :mod:`.language`)."""
 
 from __future__ import annotations
@@ -98,5 +99,101 @@ ZH = {
     "h = {h:g} nats, {ratio:g} times the summed IPO's target {target:g}: a beta tuned for one IPO is "
     "wrong for the other.": (
         "h = {h:g} nats，是求和版 IPO 目标 {target:g} 的 {ratio:g} 倍：为一种 IPO 调好的 beta 对另一种是错的。"
+    ),
+    # ------------------------------------------------------------ 07
+    "{check}: step = {x} is not a checkpoint of the table: {steps}": (
+        "{check}：step = {x} 不是表中的检查点：{steps}"
+    ),
+    "{check}: step {s} is not the one to keep.": "{check}：不该保留第 {s} 步的检查点。",
+    "step {s} has the best held-out accuracy ({acc:.3f}) and loss ({loss:.3f}), but only {valid:.0%} of its "
+    "samples are valid and KL is {kl:.1f} nats: it is inside the collapse. Held-out accuracy ranks two fixed "
+    "texts; it does not read what the policy writes": (
+        "第 {s} 步的留出准确率（{acc:.3f}）和留出损失（{loss:.3f}）最好，但只有 {valid:.0%} 的样本有效，"
+        "KL 为 {kl:.1f} nats：它正处在崩溃之中。留出准确率只比较两段固定文本的排序，不看策略实际写出什么"
+    ),
+    "the last checkpoint has partly recovered ({valid:.0%} valid), but its judge score {judge:+.2f} is below "
+    "the best one's, and it came through the collapse: judge every checkpoint, not the final one alone": (
+        "最后一个检查点部分恢复了（{valid:.0%} 有效），但评判分 {judge:+.2f} 低于最好的那个，"
+        "而且它经历过崩溃：要评判每个检查点，而不只是最后一个"
+    ),
+    "step 0 is the reference itself: later checkpoints score higher on samples": (
+        "第 0 步就是参考模型本身：之后的检查点在样本上得分更高"
+    ),
+    "KL jumped from {k0:.1f} to {kl:.1f} nats in one interval and validity fell to {valid:.0%}: the cheap "
+    "alarm of section 2; the judge score fell too": (
+        "KL 在一个间隔内从 {k0:.1f} 跳到 {kl:.1f} nats，有效率降到 {valid:.0%}："
+        "这正是第 2 节说的廉价警报；评判分也下降了"
+    ),
+    "its samples are valid and its KL small, but a later checkpoint, still valid and without a jump in KL, "
+    "scores higher with the judge ({judge:+.2f} here)": (
+        "它的样本有效、KL 也小，但之后有一个检查点同样有效、KL 没有跳变，评判分更高（这里是 {judge:+.2f}）"
+    ),
+    "step {s}: the best judge score ({judge:+.2f}) with {valid:.0%} valid samples at KL {kl:.1f}; held-out "
+    "accuracy and loss would have picked step {bad}, inside the collapse.": (
+        "第 {s} 步：评判分最高（{judge:+.2f}），{valid:.0%} 的样本有效，KL 为 {kl:.1f}；"
+        "按留出准确率和损失会选第 {bad} 步，正处在崩溃之中。"
+    ),
+    "a true reward gap of {gap:g}, labels flipped with probability {eps}": (
+        "真实奖励差为 {gap:g}、标签以概率 {eps} 翻转"
+    ),
+    "that is p = sigma(2), the true preference: the flipped labels show p~, pulled toward 1/2": (
+        "这是真实偏好 p = sigma(2)：翻转后的标签呈现的是 p~，被拉向 1/2"
+    ),
+    "the flipped pairs count too: p~ = (1 - eps) p + eps (1 - p)": (
+        "标反的对也要算上：p~ = (1 - eps) p + eps (1 - p)"
+    ),
+    "that is 1 - p~, the probability that y_l is preferred": "这是 1 - p~，即 y_l 被偏好的概率",
+    "that is the reward gap, not a probability: p = sigma(gap)": "这是奖励差，不是概率：p = sigma(奖励差)",
+    "that is DPO's optimum: cDPO smooths the labels once more, on top of the flips in the data": (
+        "这是 DPO 的最优解：cDPO 在数据已有的翻转之上再平滑一次标签"
+    ),
+    "that is robust DPO's optimum, which undoes the flips; cDPO shrinks instead": (
+        "这是 robust DPO 的最优解，它抵消了翻转；cDPO 反而会收缩"
+    ),
+    "two flips at eps are not one flip at 2 eps: smooth p~ with eps, (1 - eps) p~ + eps (1 - p~)": (
+        "两次概率为 eps 的翻转不等于一次概率为 2 eps 的翻转：用 eps 平滑 p~，即 (1 - eps) p~ + eps (1 - p~)"
+    ),
+    "DPO {pd:.3f}, cDPO {pc:.3f}, against the true p = {p:.3f}: the reward gap learned is {hd:.2f} and "
+    "{hc:.2f} instead of {gap:g}; robust DPO's optimum is p itself.": (
+        "DPO {pd:.3f}，cDPO {pc:.3f}，而真实的 p = {p:.3f}：学到的奖励差分别是 {hd:.2f} 和 {hc:.2f}，"
+        "而不是 {gap:g}；robust DPO 的最优解就是 p 本身。"
+    ),
+    # ------------------------------------------------------------ 08
+    "the optimizer is built over the policy it steps (after it is loaded); the weights move, and still the "
+    "margin stays 0": (
+        "优化器是在它更新的那个策略上建的（在加载之后）；权重在动，奖励差却仍然是 0"
+    ),
+    "log_softmax on float32 logits is section 3's fix; fp16 would show NaN or a loss of 0, not ln 2": (
+        "在 float32 logits 上做 log_softmax 正是第 3 节的修复；fp16 会出现 NaN 或为 0 的损失，而不是 ln 2"
+    ),
+    "the reference is scored without gradient, as it must be (section 8); a bug there would not hold the "
+    "margin at 0": (
+        "参考模型在无梯度下打分，本该如此（第 8 节）；那里出错也不会让奖励差一直是 0"
+    ),
+    "beta = 2.0 is set, and grad_norm is not 0: with beta = 0 the gradient would be exactly 0 too": (
+        "beta = 2.0 已经设了，而且 grad_norm 不是 0：若 beta = 0，梯度也会恰好是 0"
+    ),
+    "(a): reference = policy makes the reference the policy itself, so both log-ratios are 0 at every step; "
+    "the gradient is not 0 and the weights move, but the margin never does. Copy it: "
+    "reference = copy.deepcopy(policy).eval().requires_grad_(False).": (
+        "(a)：reference = policy 让参考模型就是策略本身，所以每一步两个对数比值都是 0；"
+        "梯度不是 0，权重也在动，但奖励差从不改变。要复制一份："
+        "reference = copy.deepcopy(policy).eval().requires_grad_(False)。"
+    ),
+    "beta = 0 gives ln 2 and a zero gradient, but the log-probs would still be sums over the completion's "
+    "tokens, below 0; here they are exactly 0.0": (
+        "beta = 0 会给出 ln 2 和为 0 的梯度，但对数概率仍是回答各 token 之和，小于 0；这里它们恰好是 0.0"
+    ),
+    "learning_rate is 5e-07, not 0; and a learning rate of 0 would leave the log-probs below 0": (
+        "learning_rate 是 5e-07，不是 0；而且学习率为 0 时对数概率仍小于 0"
+    ),
+    "fp16 overflow shows NaN (section 3, 10.4), not a loss of ln 2 with log-probs of exactly 0": (
+        "fp16 溢出表现为 NaN（第 3 节、10.4 节），而不是损失为 ln 2、对数概率恰好为 0"
+    ),
+    "(c): logps/chosen and logps/rejected of exactly 0.0 are sums over no token: no completion token is "
+    "scored (truncated away or masked), so both log-ratios are 0, the loss is ln 2 and the gradient 0 "
+    "(section 10.2).": (
+        "(c)：logps/chosen 和 logps/rejected 恰好为 0.0，是对零个 token 求和：回答的 token 一个也没被打分"
+        "（被截断或被遮掉），所以两个对数比值都是 0，损失是 ln 2，梯度是 0（第 10.2 节）。"
     ),
 }
