@@ -23,6 +23,7 @@ import numpy as np
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "doctor" / "shapes"
 LN2 = math.log(2.0)
+DIP_SEED = 16
 
 
 def _r(x: float) -> float:
@@ -31,8 +32,9 @@ def _r(x: float) -> float:
 
 def simulate(steps=300, logging_steps=10, batch=8, margin_end=1.0, margin_sd=1.0, chosen_end=-0.3,
              logps=(-280.0, -300.0), logps_drift=(-5.0, -30.0), lr=5e-7, grad=(20.0, 8.0), seed=0,
-             first_step=False, beta=0.1, epochs=1.0, loss_of=None, noise=1.0):  # fmt: skip
-    """TRL-style training entries; the trend of each metric is linear in the step."""
+             first_step=False, beta=0.1, epochs=1.0, loss_of=None, noise=1.0, trend=None):  # fmt: skip
+    """TRL-style training entries; the trend of each metric is linear in the step (the margins'
+    ``trend(t)`` instead when given, ``t`` = step / steps)."""
     rng = np.random.default_rng(seed)
     logged = ([1] if first_step else []) + list(range(logging_steps, steps + 1, logging_steps))
     entries, last = [], 0
@@ -40,7 +42,8 @@ def simulate(steps=300, logging_steps=10, batch=8, margin_end=1.0, margin_sd=1.0
         t = step / steps
         n = batch * (step - last)
         before = step == 1  # TRL's step 1 is scored before the first update: policy = reference
-        m = np.zeros(n) if before else rng.normal(margin_end * t, margin_sd * noise, n)
+        mean = margin_end * t if trend is None else trend(t)
+        m = np.zeros(n) if before else rng.normal(mean, margin_sd * noise, n)
         loss = np.logaddexp(0.0, -m) if loss_of is None else loss_of(m, t)
         chosen = 0.0 if before else chosen_end * t + rng.normal(0, 0.02 * noise)
         e = {
@@ -155,6 +158,17 @@ def shapes() -> dict:
         out[f"healthy_seed{seed}.json"] = state(simulate(**noisy, seed=100 + seed), logging_steps=1)
     accum = dict(steps=60, logging_steps=1, batch=16, margin_end=1.5, margin_sd=1.5, seed=15, lr=5e-7)
     out["batch1_accum16.json"] = state(simulate(**accum), logging_steps=1)  # 1 pair x 16 micro-batches
+    # notebook 08's TRL run at the recipe's lr, 8 pairs a step, 30 steps: margins up to ~1, then a dip to
+    # ~0.1 in the last entries (the real run climbs back to ~1 by step 60); seed: the doctor's old rule
+    # (3-entry peak, mean of the last 20 %) read this as a divergence error
+    dip = lambda t: min(t / 0.6, 1.0) if t <= 0.75 else 1.0 - 0.9 * (t - 0.75) / 0.25  # noqa: E731
+    short = dict(steps=30, logging_steps=1, batch=8, margin_sd=1.3, chosen_end=-0.1, lr=5e-4, beta=2.0)
+    out["short_dip.json"] = state(simulate(**short, trend=dip, seed=DIP_SEED), logging_steps=1)
+    # a divergence that lasts: margins up to ~2 by mid-run, then down to ~0 for the last 100 of 300
+    # steps (32 pairs a step, logged every 10th); grad_norm does not jump, so the margins tell it alone
+    fall = lambda t: 4 * t if t <= 0.5 else max(0.0, 2.0 - 6 * (t - 0.5))  # noqa: E731
+    lasting = dict(batch=32, margin_sd=1.5, chosen_end=-0.05, lr=5e-5, trend=fall, seed=17)
+    out["divergence.json"] = state(simulate(**lasting))
     return out
 
 

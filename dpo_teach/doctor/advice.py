@@ -79,6 +79,8 @@ CAUSES = {
     "overfit": "over-fitting: the pairs are memorised (many epochs, few pairs, learning rate high), so "
     "held-out pairs get worse while the training pairs get better",
     "unstable": "the optimisation became unstable (learning rate too high, no warm-up, clipping off)",
+    "batch_noise": "noise: with a few pairs a step the logged margins and accuracy swing and wander for "
+    "several entries, and a short log cannot tell such a dip from a fall that lasts",
     # the step-0 check
     "dropout": "dropout on: the policy, or a reference left in train mode, scores with random masks",
     "not_a_copy": "the policy does not start as the reference (another checkpoint, or a reference with "

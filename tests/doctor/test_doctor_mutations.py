@@ -82,3 +82,14 @@ def test_divergence_noise_rule_is_what_keeps_noisy_short_runs_quiet(monkeypatch)
     assert any(f.id == "divergence" for f in doctor.diagnose(noisy))
     monkeypatch.setattr(dy, "FALL_NOISE", 100.0)  # the fall must beat 100 standard errors: never
     assert not any(f.id == "divergence" for f in doctor.diagnose(diverging))
+
+
+def test_divergence_persistence_threshold_sits_between_the_dip_and_the_divergence(monkeypatch):
+    # short_dip.json: 30 steps of 8 pairs, margins ~1 then a dip over the last ~8 entries (info);
+    # divergence.json: margins ~2, then ~0 over the last third of 30 entries (error)
+    assert ids_and_severities("short_dip.json") == [("divergence", "info")]
+    assert ids_and_severities("divergence.json") == [("divergence", "error")]
+    monkeypatch.setattr(dy, "FALL_MIN_ENTRIES", 8)  # a fall over 8 entries counts: the dip is called
+    assert ids_and_severities("short_dip.json") == [("divergence", "error")]
+    monkeypatch.setattr(dy, "FALL_MIN_ENTRIES", 15)  # half the log: no room for a rise before the fall
+    assert ids_and_severities("divergence.json") == [("divergence", "info")]

@@ -34,9 +34,12 @@ EXPECTED = {
     "empty_completions.json": [("stuck_at_ln2", "error"), ("empty_completions", "error")],
     "zephyr_recipe.json": [("chosen_logps_falling", "info")],
     "batch1_accum16.json": [],
+    "short_dip.json": [("divergence", "info")],  # 30 steps of 8 pairs: a dip in the last entries, not called
+    "divergence.json": [("divergence", "error")],  # margins and accuracy fall for the last 100 of 300 steps
     **{f"healthy_seed{seed}.json": [] for seed in range(5)},
 }
-HEALTHY = ["zephyr_recipe.json", "batch1_accum16.json"] + [f"healthy_seed{s}.json" for s in range(5)]
+HEALTHY = ["zephyr_recipe.json", "batch1_accum16.json", "short_dip.json"]
+HEALTHY += [f"healthy_seed{s}.json" for s in range(5)]
 
 
 def test_every_shape_is_listed_and_small():
