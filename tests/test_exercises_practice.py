@@ -256,7 +256,7 @@ def test_the_questions_rest_on_facts_that_can_fail():
     # 07: DPO shrinks the preference toward 1/2, cDPO further
     assert 0.5 < P_CDPO < P_DPO < P_TRUE
     # 08: the log's signature is section 10.2's, and the doctor reads it so
-    log = doctor.parse_log({"log_history": practice_failures.broken_step_log()}, source="question")
+    log = doctor.parse_log({"log_history": practice_failures.clinic_log()}, source="question")
     assert [f.id for f in doctor.diagnose(log)] == ["stuck_at_ln2", "zero_grad_norm", "empty_completions"]
 
 

@@ -1,4 +1,4 @@
-r"""Practice questions inside notebooks 01-06 (issue 31), and how their answers are read.
+r"""Practice questions inside notebooks 01-08 (issue 31), and how their answers are read.
 
 Each notebook asks two or more short questions next to the idea they test: a number to compute, a
 prediction written down before a cell computes the answer, or a choice between a few statements.
@@ -14,7 +14,8 @@ of about three significant figures (``HAND_RTOL``, 0.5 %: 0.118 or 0.1175 for 0.
 ln 2), not at the graded set's 1e-6; an answer right to two figures only (0.12) is told to give three.
 
 Here: the readers of an answer (a number, a letter, a set of answers) shared by the checks; the
-checks of notebooks 01-03 are in :mod:`.practice_basics`, those of 04-06 in :mod:`.practice_models`.
+checks of notebooks 01-03 are in :mod:`.practice_basics`, those of 04-06 in :mod:`.practice_models`,
+those of 07-08 in :mod:`.practice_failures`.
 """
 
 from __future__ import annotations

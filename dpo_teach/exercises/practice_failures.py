@@ -23,7 +23,7 @@ __all__ = [
     "check_broken_step",
     "check_log_fix",
     "checkpoint_table",
-    "broken_step_log",
+    "clinic_log",
 ]
 
 # 07, section 2: checkpoints of one run, every 50 steps. The judge's score is the mean score of
@@ -172,7 +172,7 @@ def check_noisy_label_optimum(p_dpo, p_cdpo):
 
 
 def check_broken_step(line):
-    r"""Notebook 08. The hand-written step printed in section 1 logs ``loss`` 0.693147 and
+    r"""Notebook 08. The hand-written step shown in section 1 logs ``loss`` 0.693147 and
     ``rewards/margins`` 0 at every step with ``grad_norm`` about 1.3 at :math:`\beta = 2`: the letter
     of the line with the bug."""
     name = "check_broken_step"
@@ -205,7 +205,7 @@ def check_broken_step(line):
     )
 
 
-def broken_step_log() -> list[dict]:
+def clinic_log() -> list[dict]:
     """The TRL log of notebook 08's "read a log" question: ``log_history`` entries, as in
     ``trainer_state.json``."""
     return [
@@ -227,7 +227,7 @@ def broken_step_log() -> list[dict]:
 
 
 def check_log_fix(fix):
-    r"""Notebook 08 (multiple choice). ``broken_step_log()``: ``loss`` 0.6931, ``grad_norm`` 0 and
+    r"""Notebook 08 (multiple choice). ``clinic_log()``: ``loss`` 0.6931, ``grad_norm`` 0 and
     ``logps/chosen`` = ``logps/rejected`` = 0.0 at every step of a TRL run: the fix."""
     name = "check_log_fix"
     if pending(name, fix=fix):
