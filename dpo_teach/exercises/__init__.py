@@ -22,9 +22,9 @@ on batches of pairs) live in ``pairs``, 10 (the derivation, notebook 02) with it
 them: the inputs (``inputs``), the classic mistakes (``mistakes``, with ``function_mistakes``),
 reading and wording a number (``feedback``), calling a student's function and reading its output
 (``calls``), which hints explain an answer (``matching``), and running a student's function over the
-inputs (``runners``). The practice questions inside notebooks 01-06 (not graded; an unanswered one
+inputs (``runners``). The practice questions inside notebooks 01-08 (not graded; an unanswered one
 prints a note instead of failing): ``practice`` (reading a number, a letter or a set), with their
-checks in ``practice_basics`` (01-03) and ``practice_models`` (04-06).
+checks in ``practice_basics`` (01-03), ``practice_models`` (04-06) and ``practice_failures`` (07-08).
 
 Feedback is English by default; ``set_language("zh")`` (or ``DPO_TEACH_LANG=zh``) words every
 message and hint in Chinese (``language``; the Chinese catalogue: ``zh_feedback``, ``zh_numbers``,
