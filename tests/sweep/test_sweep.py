@@ -132,3 +132,24 @@ def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):
     assert lower_lr[lower_lr.index("--learning-rate") + 1] == "0.0003" and "--beta" not in lower_lr
     assert higher_beta[higher_beta.index("--beta") + 1] == "3.0" and "--learning-rate" not in higher_beta
     assert experiments.EXPERIMENTS["recipe_dev"].seeds == (0, 1, 2, 3, 4)  # never the unseen seeds
+
+
+def test_the_readme_states_what_the_default_recipe_record_holds():
+    """README and docs/practitioners.md quote the unseen-seed record: each number must follow from it."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    record = json.loads((repo / "results" / "default_recipe.json").read_text(encoding="utf-8"))
+    runs = {r["seed"]: r["metrics"] for r in record["runs"] if r["setting"] == {"preset": "tiny"}}
+    seeds = sorted(runs)
+    missed = [s for s in seeds if not experiments.meets_targets(runs[s])]
+    words = {7: "seven", 8: "eight", 9: "nine"}
+    assert (seeds[0], seeds[-1], len(seeds)) == (100, 108, 9) and missed == [103, 107]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    practitioners = (repo / "docs" / "practitioners.md").read_text(encoding="utf-8")
+    met = len(seeds) - len(missed)
+    assert f"On {words[len(seeds)]} seeds it was never tuned on (100-108" in readme
+    assert f"{words[met]} met" in readme
+    assert f"{runs[103]['valid_rate_policy']:.1%}".replace("%", " %") in readme  # 86.7 %
+    assert f"({runs[107]['valid_rate_policy']:.0%}".replace("%", " %") + " valid" in readme  # (52 % valid
+    assert f"seed 103 keeps {runs[103]['valid_rate_policy']:.1%}".replace("%", " %") in practitioners
