@@ -159,16 +159,24 @@ def compare_number(
                 "close, but not within the tolerance: compute it in code rather than typing a rounded number"
             )
         )
-    raise AssertionError(
+    raise wrong_answer(check, name, where, fmt(expected), fmt(x), tolerance(), hints)
+
+
+def wrong_answer(
+    check: str, name: str, where: str, expected, received, tolerance_text: str, hints
+) -> AssertionError:
+    """The error for a wrong answer: what was expected and received (already formatted), the
+    tolerance as the check states it, then one ``Hint:`` line per hint."""
+    return AssertionError(
         tr(
             "{check}: {name} is wrong for {where}\n  expected {expected}\n"
             "  received {received}   {tolerance}",
             check=check,
             name=name,
             where=where,
-            expected=fmt(expected),
-            received=fmt(x),
-            tolerance=tolerance(),
+            expected=expected,
+            received=received,
+            tolerance=tolerance_text,
         )
         + hint_lines(hints)
     )

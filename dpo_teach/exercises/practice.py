@@ -60,19 +60,8 @@ def answer_number(check: str, name: str, value, expected: float, variants, where
     hints = [hint for hint, v in variants if _near(x, v) and not _near(v, expected)]
     if not hints and agrees_to_digits(x, expected, digits=2):
         hints.append(tr("right to two significant figures only: give three (the check accepts 0.5 %)"))
-    raise AssertionError(
-        tr(
-            "{check}: {name} is wrong for {where}\n  expected {expected}\n"
-            "  received {received}   {tolerance}",
-            check=check,
-            name=name,
-            where=where,
-            expected=fb.fmt(expected),
-            received=fb.fmt(x),
-            tolerance=tr("(tolerance 0.5 %, about three significant figures)"),
-        )
-        + fb.hint_lines(hints)
-    )
+    tolerance = tr("(tolerance 0.5 %, about three significant figures)")
+    raise fb.wrong_answer(check, name, where, fb.fmt(expected), fb.fmt(x), tolerance, hints)
 
 
 def _letter(check: str, name: str, value, options) -> str:

@@ -112,19 +112,7 @@ def _check_shifted_table(name, shifted, rewards, f):
     hints = [
         h for h, v in shifted_table_mistakes(rewards, f) if np.isclose(table, v, rtol=RTOL, atol=ATOL).all()
     ]
-    raise AssertionError(
-        tr(
-            "{check}: {name} is wrong for {where}\n  expected {expected}\n"
-            "  received {received}   {tolerance}",
-            check=name,
-            name="shifted",
-            where=where,
-            expected=expected.tolist(),
-            received=table.tolist(),
-            tolerance=fb.tolerance(),
-        )
-        + fb.hint_lines(hints)
-    )
+    raise fb.wrong_answer(name, "shifted", where, expected.tolist(), table.tolist(), fb.tolerance(), hints)
 
 
 def check_shift_invariance(shifted, p_before, p_after):
