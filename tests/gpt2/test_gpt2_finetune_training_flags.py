@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dpo_teach.finetune import main
 from dpo_teach.gpt2.config import DPOConfig
 from dpo_teach.gpt2.memory import estimate_peak
 from helpers import run_cli, tiny_gpt2
@@ -20,10 +21,20 @@ from helpers import run_cli, tiny_gpt2
     (["--lr-scheduler", "step"], "invalid choice"),
     (["--lora", "--lora-targets", " , "], "names no module"),
 ])  # fmt: skip
-def test_bad_training_flags_are_one_error_line_and_exit_2(flags, words):
-    proc = run_cli(*flags)
+def test_bad_training_flags_are_one_error_line_and_exit_2(flags, words, tmp_path, capsys):
+    # in-process (a subprocess spends ~7 s importing torch and transformers per case); an uncaught
+    # exception would fail the test instead of SystemExit(2)
+    with pytest.raises(SystemExit) as stop:
+        main(["--fast", "--no-progress", "--device", "cpu", "--output-dir", str(tmp_path / "run"), *flags])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2, err[-2000:]
+    assert words in err.strip().splitlines()[-1]
+
+
+def test_a_bad_training_flag_from_the_command_line_is_one_line_without_a_traceback():
+    proc = run_cli("--grad-accum", "3")
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and words in proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr and "does not divide" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_lora_run_with_every_knob(tmp_path):

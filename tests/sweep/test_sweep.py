@@ -127,7 +127,10 @@ def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):
     for setting in experiments.EXPERIMENTS["recipe_dev"].settings(False):
         with pytest.raises(RuntimeError, match="stop here"):
             experiments._finetune(setting, 0, False)
-    default, lower_lr, higher_beta = seen
+    default, lower_lr, higher_beta, cosine, cosine_best = seen
+    assert cosine[cosine.index("--lr-scheduler") + 1] == "cosine" and "--save-best" not in cosine
+    assert cosine[cosine.index("--warmup-steps") + 1] == "30" and "--learning-rate" not in cosine
+    assert "--save-best" in cosine_best and cosine_best[cosine_best.index("--eval-every") + 1] == "25"
     assert "--learning-rate" not in default and "--beta" not in default
     assert lower_lr[lower_lr.index("--learning-rate") + 1] == "0.0003" and "--beta" not in lower_lr
     assert higher_beta[higher_beta.index("--beta") + 1] == "3.0" and "--learning-rate" not in higher_beta
