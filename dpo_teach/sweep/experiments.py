@@ -112,8 +112,10 @@ def _family(setting: dict, seed: int, fast: bool, world) -> dict:
 # candidates after seed 107 collapsed at a constant 5e-4: warm up, decay to 0, keep the best
 # held-out-loss policy (what a practitioner has, never the true reward)
 COSINE = {"preset": "tiny", "lr_scheduler": "cosine", "warmup_steps": 30}
+# (both under-trained: win rate 0.64-0.69 on seeds 0-3); then RPO, DPO plus the chosen answer's NLL,
+# which holds the chosen likelihood up (the validity the collapse lost)
 RECIPE_CANDIDATES = ({"preset": "tiny", "learning_rate": 3e-4}, {"preset": "tiny", "beta": 3.0}, COSINE,
-                     {**COSINE, "eval_every": 25, "save_best": True})  # fmt: skip
+                     {**COSINE, "eval_every": 25, "save_best": True}, {"preset": "tiny", "loss": "rpo"})  # fmt: skip
 BETAS, LEARNING_RATES = (0.5, 1.0, 2.0, 4.0), (2.5e-4, 5e-4, 1e-3)
 
 

@@ -127,7 +127,8 @@ def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):
     for setting in experiments.EXPERIMENTS["recipe_dev"].settings(False):
         with pytest.raises(RuntimeError, match="stop here"):
             experiments._finetune(setting, 0, False)
-    default, lower_lr, higher_beta, cosine, cosine_best = seen
+    default, lower_lr, higher_beta, cosine, cosine_best, rpo = seen
+    assert rpo[rpo.index("--loss") + 1] == "rpo" and "--lr-scheduler" not in rpo
     assert cosine[cosine.index("--lr-scheduler") + 1] == "cosine" and "--save-best" not in cosine
     assert cosine[cosine.index("--warmup-steps") + 1] == "30" and "--learning-rate" not in cosine
     assert "--save-best" in cosine_best and cosine_best[cosine_best.index("--eval-every") + 1] == "25"
