@@ -7,11 +7,15 @@ address is refused and reported: no page may need the network. On each page:
 - every ``<img>`` loaded (``naturalWidth > 0``, lazy images loaded first);
 - every equation rendered: MathJax finished, no TeX error box, and no raw TeX (``$$``,
   ``\\frac``, ``\\(``) left in the text outside code;
+- no equation cut off: one wider than its column lies in a box the reader can scroll sideways,
+  in a desktop window (1280 px) and a phone's (390 px) alike;
 - every link into the site resolves: the file exists and its ``#fragment`` is an id there;
 - the language switch lands on the same page in the other book (``en/X.html`` <-> ``zh/X.html``).
 
 Playwright (PyPI) drives the system's Chromium (Debian's ``chromium``); its own browser download
-is never used, so the check runs where only the package registries are reachable.
+is never used, so the check runs where only the package registries are reachable. Scrollbars are
+left visible (Playwright hides them by default), so a screenshot shows a box that scrolls as a
+reader sees it.
 """
 
 from __future__ import annotations
@@ -29,9 +33,19 @@ from urllib.parse import unquote, urlsplit
 
 from . import SiteError
 
-__all__ = ["CheckReport", "check_site", "find_chromium", "raw_tex", "site_pages", "switched"]
+__all__ = [
+    "CLIPPED",
+    "CheckReport",
+    "VIEWPORTS",
+    "check_site",
+    "find_chromium",
+    "raw_tex",
+    "site_pages",
+    "switched",
+]
 
 PAGE_TIMEOUT_MS = 120_000  # generous: a page waits for MathJax while other processes hold the CPU
+VIEWPORTS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})  # a desktop, a phone
 BOOKS = ("en", "zh")
 ARGS = [
     "--disable-gpu",
@@ -61,6 +75,36 @@ INSPECT = """async () => {
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     switchTo: sw ? sw.href : null,
   };
+}"""
+# Each rendered equation that an element cuts off (overflow hidden or clip) with no box between
+# them that scrolls to the rest. A scroll box stands in for the equation from there up: the box
+# itself must then fit. The window scrolls, so overflowing the page is not counted.
+CLIPPED = """() => {
+  const tex = new Map();
+  for (const item of (window.MathJax && MathJax.startup && MathJax.startup.document || {}).math || []) {
+    if (item.typesetRoot) tex.set(item.typesetRoot, item.math);
+  }
+  const cut = [];
+  for (const m of document.querySelectorAll('mjx-container')) {
+    let r = (m.querySelector('mjx-math') || m).getBoundingClientRect();
+    if (!r.width) continue;  // not shown (a closed <details>)
+    const wide = Math.round(r.width);
+    for (let a = m; a && a !== document.documentElement; a = a.parentElement) {
+      const ox = getComputedStyle(a).overflowX;
+      if (ox === 'visible') continue;
+      const box = a.getBoundingClientRect();
+      const left = box.left + a.clientLeft, right = left + a.clientWidth;
+      if (ox === 'auto' || ox === 'scroll') { r = box; continue; }
+      if (r.left < left - 1 || r.right > right + 1) {
+        const source = (tex.get(m) || m.textContent).replace(/\\s+/g, ' ').trim();
+        cut.push(`${source.slice(0, 60)} (${wide} px wide; ${a.tagName.toLowerCase()}` +
+          `${a.className ? '.' + String(a.className).trim().split(/\\s+/).join('.') : ''}` +
+          ` shows ${Math.round(right - Math.max(left, r.left))} px)`);
+        break;
+      }
+    }
+  }
+  return cut;
 }"""
 
 
@@ -159,6 +203,14 @@ def _check_page(page, url: str, name: str, site: _Site, origin: str) -> list[str
     problems += [f"MathJax could not render: {err}" for err in got["texErrors"]]
     if (tex := raw_tex(got["text"])) is not None:
         problems.append(f"raw TeX in the text: ...{tex}...")
+    for viewport in VIEWPORTS:
+        if viewport != VIEWPORTS[0]:
+            page.set_viewport_size(viewport)
+        problems += [
+            f"equation cut off in a {viewport['width']} px window, no way to scroll to the rest: {cut}"
+            for cut in page.evaluate(CLIPPED)
+        ]
+    page.set_viewport_size(VIEWPORTS[0])
     for link in sorted(set(got["links"])):
         parts = urlsplit(link)
         if f"{parts.scheme}://{parts.netloc}" == origin and (why := site.problem(parts.path, parts.fragment)):
@@ -218,8 +270,13 @@ def check_site(
     shots = _screenshot_pages(pages) if screenshots else []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, headless=True, args=ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            browser = p.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                args=ARGS,
+                ignore_default_args=["--hide-scrollbars"],
+            )
+            context = browser.new_context(viewport=VIEWPORTS[0])
             outside: list[str] = []
 
             def only_the_site(route):

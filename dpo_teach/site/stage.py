@@ -20,7 +20,7 @@ from .links import Target, markdown_texts, relative, rewrite_links
 from .mathjax import SCRIPT, mathjax_parts
 from .plan import LANDING, Book, Page
 
-__all__ = ["CAPTIONS", "FAST_NOTE", "stage_book", "table_math"]
+__all__ = ["CAPTIONS", "CSS", "FAST_NOTE", "MATH_CSS", "SWITCH_CSS", "stage_book", "table_math"]
 
 CAPTIONS = {
     "en": {"notebooks": "Notebooks", "teachers": "For teachers", "docs": "Docs", "more": "More"},
@@ -33,11 +33,29 @@ FAST_NOTE = {
     "so numbers and figures differ from the course's.",
     "zh": "快速模式构建：笔记本以测试用的小规模运行，数字和图与课程正文不同。",
 }
-CSS = """.header-article-items__end { display: flex; align-items: center; }
+SWITCH_CSS = """.header-article-items__end { display: flex; align-items: center; }
 .bd-header-article .btn.dpo-language-switch {
   font-size: 1rem; font-weight: 600; gap: .35rem; white-space: nowrap;
 }
 """
+# An equation wider than its column scrolls sideways (MathJax 3 breaks no lines). The theme clips
+# inline math (span.math: overflow hidden), which cut the end off a long $...$ on a phone: it scrolls
+# now, by touch or trackpad, with no scrollbar (most formulas overhang their box by a few pixels, and
+# each would get a bar). A display equation scrolls in the theme already; restated so the site keeps
+# it with a theme update, with a shadow at an edge that hides more (where no scrollbar shows).
+MATH_CSS = """span.math { overflow-x: auto; overflow-y: hidden; scrollbar-width: none; }
+span.math::-webkit-scrollbar { display: none; }
+div.math mjx-container {
+  --dpo-cover: var(--pst-color-background); --dpo-shade: rgba(0, 0, 0, .3);
+  overflow-x: auto; overflow-y: hidden; min-width: 0;
+  background:
+    linear-gradient(to right, var(--dpo-cover) 40%, transparent) left / 1.5rem 100% no-repeat local,
+    linear-gradient(to left, var(--dpo-cover) 40%, transparent) right / 1.5rem 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, var(--dpo-shade), transparent) left / .6rem 100% no-repeat,
+    radial-gradient(farthest-side at 100% 50%, var(--dpo-shade), transparent) right / .6rem 100% no-repeat;
+}
+"""
+CSS = SWITCH_CSS + MATH_CSS
 H1 = re.compile(r"^# .*$", re.MULTILINE)
 TABLE_ROW = re.compile(r"^\s*\|.*$", re.MULTILINE)
 INLINE_MATH = re.compile(r"\$[^$\n]+\$")
