@@ -366,3 +366,27 @@ def test_a_markdown_table_a_cell_displays_keeps_the_bars_inside_its_math(repo, t
     for lang in ("en", "zh"):
         shown = json.loads((stage / lang / "notebooks" / "02_b.ipynb").read_text())["cells"][-1]["outputs"][0]
         assert shown["data"]["text/markdown"] == table.replace("|y_w|", r"\vert y_w\vert "), lang
+
+
+def test_a_teachers_copy_stages_the_solutions_pages_and_a_students_copy_does_not(tmp_path):
+    """The real repository's exercises, staged without Sphinx (what Sphinx builds is the stage)."""
+    solutions = "notebooks/solutions/09_exercises_solutions"
+    (tmp_path / "teacher").mkdir()
+    (tmp_path / "student").mkdir()
+    teacher = staged(REPO, tmp_path / "teacher", with_solutions=True, only=["09"])
+    student = staged(REPO, tmp_path / "student", only=["09"])
+    for lang, caption in (("en", ":caption: For teachers"), ("zh", ":caption: 给老师")):
+        assert (teacher / lang / f"{solutions}.ipynb").is_file(), lang
+        assert (
+            caption in (teacher / lang / "index.md").read_text()
+            and solutions in (teacher / lang / "index.md").read_text()
+        )
+        assert (student / lang / "notebooks" / "09_exercises.ipynb").is_file(), lang
+        assert not (student / lang / "notebooks" / "solutions").exists(), lang
+        assert caption not in (student / lang / "index.md").read_text()
+        assert solutions not in (student / lang / "conf.py").read_text()  # the switch's page list
+    # the Chinese book's teacher page is the Chinese solutions notebook, not the English one under the note
+    zh = markdown_of(teacher / "zh" / f"{solutions}.ipynb")
+    source = json.loads((REPO / "notebooks/zh/solutions/09_exercises_solutions.ipynb").read_text())
+    title = "".join(source["cells"][0]["source"]).splitlines()[0]
+    assert ZH_NOTE not in zh and zh.splitlines()[0] == title and "给老师" in title

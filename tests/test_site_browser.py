@@ -28,6 +28,7 @@ import pytest
 from dpo_teach.site.browser import PAGE_TIMEOUT_MS, check_site, site_pages
 from dpo_teach.site.execute import package_fingerprint
 from dpo_teach.site.mathjax import MATHJAX_VERSION
+from dpo_teach.site.stage import SWITCH_CSS
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT_S = 2400  # generous: three notebooks and two Sphinx books beside other CPU-bound tests
@@ -215,3 +216,29 @@ def test_each_check_catches_the_defect_it_is_meant_to_catch(built, tmp_path):
     ]
     for words in expected:
         assert words in problems, f"{words!r} was not reported:\n{problems}"
+
+
+@needs_chromium
+def test_a_wide_equation_scrolls_and_one_cut_off_is_reported(built, tmp_path):
+    """The same wide equations in both books of a copy: the English book under the CSS before the fix
+    (the theme's, which clips inline math), with display math's scroll taken away too, is reported;
+    the Chinese book under the site's CSS is not."""
+    site = tmp_path / "site"
+    shutil.copytree(built["site"], site)
+    wide = " + ".join(f"x_{{{i}}}" for i in range(70))  # ~1500 px: wider than a desktop column
+    equations = (
+        f'<p>inline <span class="math notranslate nohighlight">\\({wide}\\)</span></p>'
+        f'<div class="math notranslate nohighlight">\\[{wide} = y\\]</div></article>'
+    )
+    pages = [f"{lang}/notebooks/01_toy_example.html" for lang in ("en", "zh")]  # pages that load MathJax
+    for page in pages:
+        plant(site, page, "</article>", equations)
+    old = SWITCH_CSS + "div.math mjx-container { overflow: visible; }\n"
+    (site / "en" / "_static" / "dpo-site.css").write_text(old, encoding="utf-8")
+    problems = check_site(site, pages=pages).problems
+    cut = [p for p in problems if "equation cut off" in p]
+    assert cut and all(p.startswith(pages[0]) for p in cut), problems
+    assert {"1280 px", "390 px"} <= {w for p in cut for w in re.findall(r"\d+ px(?= window)", p)}, cut
+    assert any("x_{0} + x_{1}" in p and "span.math" in p for p in cut), cut  # inline, clipped by the theme
+    assert any("div.math" in p for p in cut), cut  # display, with no scroll box between
+    assert not [p for p in problems if p.startswith("zh/")], problems
