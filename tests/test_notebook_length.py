@@ -18,11 +18,6 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("0*.ipynb"))  # the English notebooks; zh/ and solutions/ follow them
 LIMIT = 2000
-# Being shortened by other sessions right now (xfail, not strict, so a landed notebook simply passes);
-# remove a name once its notebook lands. 02-05 were also over the limit when this test was written
-# (2098, 2093, 2047 and 2062 words).
-PENDING = {"07_failure_modes", "08_debugging_clinic",
-           "02_derivation", "03_gradient", "04_dpo_vs_rlhf", "05_gpt2_dpo"}
 
 APPENDIX = re.compile(r"^## Appendix", flags=re.M)
 SUMMARY = re.compile(r"^## (Summary|小结)", flags=re.M)
@@ -53,18 +48,11 @@ def length_problem(name: str, nb) -> str | None:
             "shorten repeated explanations, or move library checks to the '## Appendix' before '## Summary'")
 
 
-def param(path: Path):
-    pending = path.stem in PENDING
-    marks = [pytest.mark.xfail(strict=False, reason="being shortened (issue 31)")] if pending else []
-    return pytest.param(path, id=path.stem, marks=marks)
-
-
-def test_the_notebooks_are_found_and_pending_names_exist():
+def test_the_notebooks_are_found():
     assert len(PATHS) >= 10 and PATHS[0].name == "00_map.ipynb"
-    assert PENDING <= {p.stem for p in PATHS}, "PENDING names a notebook that does not exist"
 
 
-@pytest.mark.parametrize("path", [param(p) for p in PATHS])
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_main_line_is_at_most_2000_words(path):
     problem = length_problem(f"notebooks/{path.name}", nbformat.read(path, as_version=4))
     assert problem is None, problem
