@@ -114,6 +114,7 @@ def _family(setting: dict, seed: int, fast: bool, world) -> dict:
 COSINE = {"preset": "tiny", "lr_scheduler": "cosine", "warmup_steps": 30}
 # (both under-trained: win rate 0.64-0.69 on seeds 0-3); then RPO, DPO plus the chosen answer's NLL,
 # which holds the chosen likelihood up (the validity the collapse lost)
+DEFAULT_RECIPE = {"preset": "tiny", "loss": "rpo"}
 RECIPE_CANDIDATES = ({"preset": "tiny", "learning_rate": 3e-4}, {"preset": "tiny", "beta": 3.0}, COSINE,
                      {**COSINE, "eval_every": 25, "save_best": True}, {"preset": "tiny", "loss": "rpo"})  # fmt: skip
 BETAS, LEARNING_RATES = (0.5, 1.0, 2.0, 4.0), (2.5e-4, 5e-4, 1e-3)
@@ -125,7 +126,9 @@ def _grid(fast: bool) -> list[dict]:
 
 
 EXPERIMENTS = {
-    "default_recipe": Experiment("default_recipe", lambda fast: [{"preset": "tiny"}], tuple(range(100, 120)),
+    # the tiny preset's recipe as `python -m dpo_teach.finetune --seed N` runs it (RPO since 2026-12-07;
+    # its loss is named so the record says what ran; the sigmoid runs of seeds 100-108 came before)
+    "default_recipe": Experiment("default_recipe", lambda fast: [DEFAULT_RECIPE], tuple(range(100, 120)),
                                  _finetune, needs_world=False),  # fmt: skip
     # candidate recipes, chosen on the development seeds 0-4 before the unseen seeds 100-119 are run
     "recipe_dev": Experiment("recipe_dev", lambda fast: [{"preset": "tiny"}, *RECIPE_CANDIDATES],
