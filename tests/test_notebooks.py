@@ -95,6 +95,34 @@ def test_opens_with_what_you_learn_and_closes_with_five_line_summary(notebook):
     )
 
 
+CHEATSHEET_LINK = re.compile(r"\]\(((?:\.\./)+docs/cheatsheet\.md)\)")
+
+
+def summary_links_cheatsheet(path, source: str) -> bool:
+    """The summary links docs/cheatsheet.md by a relative path that resolves from the notebook."""
+    return any(
+        (path.parent / m).resolve() == ROOT / "docs" / "cheatsheet.md"
+        for m in CHEATSHEET_LINK.findall(source)
+    )
+
+
+def test_the_summary_links_the_one_page_recap(notebook):
+    path, nb = notebook
+    assert summary_links_cheatsheet(path, nb.cells[-1].source), (
+        f"{label(path)}: end the summary with a link to the recap, [the cheatsheet](../docs/cheatsheet.md)"
+    )
+
+
+def test_the_recap_link_check_fails_on_a_missing_or_broken_link():
+    path = NOTEBOOKS / "01_toy_example.ipynb"
+    assert summary_links_cheatsheet(path, "[the cheatsheet](../docs/cheatsheet.md)")
+    assert not summary_links_cheatsheet(path, "1. no link")
+    assert not summary_links_cheatsheet(
+        path, "[the cheatsheet](../../docs/cheatsheet.md)"
+    )  # resolves outside
+    assert summary_links_cheatsheet(NOTEBOOKS / "solutions" / "x.ipynb", "[c](../../docs/cheatsheet.md)")
+
+
 def test_uses_the_library_and_redefines_none_of_its_formulas(notebook):
     path, nb = notebook
     modules = {m for m, _ in imports_of(nb)}
@@ -151,3 +179,13 @@ def test_beta_direction_stated_once():
     for path, source in text.items():
         assert source.count(statement) <= 1, f"{label(path)} says it more than once"
         assert "smaller $\\beta$ keeps" not in source, label(path)
+
+
+def test_the_chinese_summaries_link_the_recap_too():
+    zh = sorted((NOTEBOOKS / "zh").glob("*.ipynb")) + sorted((NOTEBOOKS / "zh" / "solutions").glob("*.ipynb"))
+    missing = [
+        p.name for p in zh if not summary_links_cheatsheet(p, nbformat.read(p, as_version=4).cells[-1].source)
+    ]
+    assert zh and not missing, (
+        f"notebooks/zh: end the 小结 with a link to ../../docs/cheatsheet.md: {missing}"
+    )

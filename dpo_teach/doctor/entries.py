@@ -135,6 +135,9 @@ def parse_log(data, source: str = "<log>", kind: str | None = None, logging_step
     """A :class:`Log` from already-parsed JSON (any of the formats). Raises :class:`LogError`."""
     kind, entries, logged_every = _entries(data, source, kind)
     logging_steps = logging_steps or logged_every
+    named = data.get("loss") if kind == "metrics.json" else None  # this package's run names its loss
+    if loss_type is None and isinstance(named, dict) and isinstance(named.get("loss_type"), str):
+        loss_type = named["loss_type"]
     if not entries:
         raise LogError(f"{source}: the log is empty (no logged steps); train for at least one logging "
                        "step (TRL: logging_steps) and pass the file written after it")  # fmt: skip

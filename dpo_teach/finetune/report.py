@@ -42,10 +42,11 @@ def summary_table(metrics: dict) -> str:
         lines.append(row + (kl_note(e) if key == "kl_to_reference" else ""))
     history = metrics["train"]["history"]
     tail = [h["loss"] for h in history[-max(1, len(history) // 10) :]]
-    dpo = metrics.get("loss", {}).get("loss_type", "sigmoid") == "sigmoid"
-    ln2 = "  (ln 2 = 0.693 at step 0)" if dpo else ""
+    loss_type = metrics.get("loss", {}).get("loss_type", "sigmoid")
+    ln2 = "  (ln 2 = 0.693 at step 0)" if loss_type == "sigmoid" else ""
+    name = "DPO loss" if loss_type == "sigmoid" else f"{loss_type} loss"
     lines.append(
-        f"{'DPO loss, running mean: step 0 -> last 10 %':<50} {history[0]['loss']:>7.3f} -> "
+        f"{name + ', running mean: step 0 -> last 10 %':<50} {history[0]['loss']:>7.3f} -> "
         f"{sum(tail) / len(tail):.3f}{ln2}"
     )
     speed = metrics["throughput"]["dpo_tokens_per_second"]

@@ -172,7 +172,8 @@ def run(preset="tiny", model_name=None, device="auto", beta=None, seed=0, fast=F
                        processes=env.world_size)  # fmt: skip
     metrics["policy_dir"] = str(out / "policy")
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    save_run_plots(history, samples if "true_reward_policy" in metrics_eval else None, out)
+    samples = samples if "true_reward_policy" in metrics_eval else None
+    save_run_plots(history, samples, out, metrics["loss"]["loss_type"])
     return metrics
 
 

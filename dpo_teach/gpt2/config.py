@@ -12,6 +12,7 @@ import numbers
 import os
 
 from .. import _checks, numpy_variants
+from .recipe import default_loss
 
 __all__ = ["DPOConfig", "SEED_STRIDE", "LOSS_TYPES", "LR_SCHEDULERS", "LOSS_OPTIONS", "REFERENCE_FREE", "add_loss_arguments",
            "loss_from_args", "loss_settings"]  # fmt: skip
@@ -137,9 +138,11 @@ LOSS_FLAGS = {"label_smoothing": "label-flip rate in [0, 0.5] (cdpo; robust: < 0
 def add_loss_arguments(parser, number_type) -> None:
     """``--loss NAME`` and one flag per option (``--label-smoothing`` ...); ``number_type`` parses
     a finite number >= 0 (an argparse ``type``)."""
-    parser.add_argument("--loss", choices=LOSS_TYPES, default="sigmoid", metavar="NAME",
+    parser.add_argument("--loss", choices=LOSS_TYPES, default=None, metavar="NAME",
                         help=f"the DPO family member: {', '.join(LOSS_TYPES)} (ipo: the paper's summed "
-                             "form; simpo, orpo: no reference)")  # fmt: skip
+                             "form; simpo, orpo: no reference); default: rpo (DPO plus the chosen NLL) "
+                             "for the tiny preset's own model, its measured recipe; sigmoid (plain DPO) "
+                             "with --model or another preset")  # fmt: skip
     for field, what in LOSS_FLAGS.items():
         parser.add_argument(f"--{field.replace('_', '-')}", default=None, metavar="X", type=number_type,
                             help=f"{what} (default {getattr(DPOConfig, field)})")  # fmt: skip
@@ -148,6 +151,8 @@ def add_loss_arguments(parser, number_type) -> None:
 def loss_from_args(parser, args) -> dict:
     """The loss settings of ``args`` as DPOConfig fields, checked now: a flag the chosen loss does
     not read, or a value out of range, is one ``error:`` line (``parser.error``) before anything runs."""
+    if args.loss is None:  # not named: the preset's recipe (dpo_teach.gpt2.recipe.default_loss)
+        args.loss = default_loss(getattr(args, "preset", None), getattr(args, "model", None))
     loss = {"loss_type": args.loss}
     for field in LOSS_FLAGS:
         value = getattr(args, field)

@@ -30,8 +30,9 @@ def _moving_average(values: list[float], window: int) -> list[float]:
     return out
 
 
-def plot_training_curves(history):
-    """Figure: DPO loss, mean margin and accuracy per step (TRL's metric names)."""
+def plot_training_curves(history, loss_type: str = "sigmoid"):
+    """Figure: the loss, mean margin and accuracy per step (TRL's metric names); the step-0 line
+    ln 2 only for DPO's sigmoid loss (another member's loss starts elsewhere, e.g. RPO's above it)."""
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS, use_style
@@ -45,8 +46,10 @@ def plot_training_curves(history):
         ax.plot(steps, values, color=COLORS[0], alpha=0.3, lw=1, label="one batch per step")
         smooth = f"running mean over {window} steps" if window > 1 else "(too few steps to smooth)"
         ax.plot(steps, _moving_average(values, window), color=COLORS[0], label=smooth)
-        ax.set(xlabel="DPO step", title=key)
-    axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1.5, label="ln 2 (step 0)")
+        title = f"loss ({loss_type})" if key == "loss" and loss_type != "sigmoid" else key
+        ax.set(xlabel="DPO step", title=title)
+    if loss_type == "sigmoid":
+        axes[0].axhline(math.log(2), color=COLORS[1], ls="--", lw=1.5, label="ln 2 (step 0)")
     # one legend for the three panels, under them: inside, the noisy per-step line runs through it
     fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     return fig
@@ -71,14 +74,15 @@ def plot_rewards(samples):
     return fig
 
 
-def save_run_plots(history, samples, out: Path) -> None:
+def save_run_plots(history, samples, out: Path, loss_type: str = "sigmoid") -> None:
     """training_curves.png and reward_before_after.png in ``out``; ``samples`` None (no true
-    reward: a run on real prompts or a dataset) writes the training curves only."""
+    reward: a run on real prompts or a dataset) writes the training curves only; ``loss_type``
+    the family member trained (see :func:`plot_training_curves`)."""
     import matplotlib.pyplot as plt
 
     from ..plotting import write_png
 
-    figures = [(plot_training_curves(history), "training_curves.png")]
+    figures = [(plot_training_curves(history, loss_type), "training_curves.png")]
     if samples is not None:
         figures.append((plot_rewards(samples), "reward_before_after.png"))
     for fig, name in figures:

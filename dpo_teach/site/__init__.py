@@ -14,6 +14,7 @@ those, how to publish the site: docs/site.md). The files, in the order a build m
 - ``zh_search``: the Sphinx extension that mends the Chinese book's search (a Sphinx 9.0 bug);
 - ``build``: Sphinx for each book, the root page, the output folder replaced whole;
 - ``browser``: every page opened in headless Chromium and checked (``python -m dpo_teach.site check``);
+- ``page_scripts``: the JavaScript the browser check runs in each page;
 - ``cli``: the command line.
 """
 

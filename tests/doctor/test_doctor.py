@@ -170,3 +170,19 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, content, message):
 def test_a_directory_without_a_log_is_refused(tmp_path):
     proc = run_doctor(str(tmp_path))
     assert proc.returncode == 2 and "without trainer_state.json, metrics.json" in proc.stderr
+
+
+def test_a_metrics_json_that_names_its_loss_is_read_as_that_loss(tmp_path):
+    """`python -m dpo_teach.finetune` (tiny preset: RPO) writes `loss.loss_type`; the doctor takes it
+    instead of guessing from step 0, where RPO's NLL term puts the loss above ln 2 by design."""
+    data = json.loads((FIXTURES / "healthy_metrics.json").read_text())
+    for row in data["train"]["history"]:
+        row["loss"] += 1.5  # an NLL term on top of the sigmoid loss
+    guessed = doctor.examine(data)
+    assert any("not ln 2" in note for note in guessed["notes"])  # unnamed: inferred, and said so
+    data["loss"] = {"loss_type": "rpo", "rpo_alpha": 1.0}
+    named = doctor.examine(data)
+    assert not any("not ln 2" in note for note in named["notes"])
+    assert [c for c in named["checks_not_run"] if c["id"] == "loss_spikes"]  # not read as Eq. 7's nats
+    data["loss"] = {"loss_type": "sigmoid"}
+    assert "step0_not_ln2" in [f["id"] for f in doctor.examine(data)["findings"]]  # named sigmoid: a fault

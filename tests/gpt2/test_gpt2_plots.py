@@ -55,3 +55,10 @@ def test_plot_rewards_and_save_run_plots(tmp_path):
     save_run_plots(history_of(50), samples, tmp_path)
     assert (tmp_path / "training_curves.png").stat().st_size > 0
     assert (tmp_path / "reward_before_after.png").stat().st_size > 0
+
+
+def test_the_ln2_line_is_drawn_only_for_dpo_sigmoid_loss():
+    fig = plot_training_curves(history_of(50), "rpo")  # RPO's loss starts above ln 2 by design
+    assert not any(list(line.get_ydata()) == [math.log(2)] * 2 for line in fig.axes[0].lines)
+    assert fig.axes[0].get_title() == "loss (rpo)"
+    plt.close(fig)
