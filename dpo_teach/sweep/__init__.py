@@ -8,5 +8,6 @@ Files, in the order a sweep uses them:
 ``runner``       seeds split over worker processes, one world per seed, each run recorded at once
 ``records``      the results file: provenance, locked atomic appends, finished runs skipped
 ``stats``        mean and 95 % t-interval over seeds; paired differences between settings
+``distribution`` a recipe on unseen seeds: min / median / max per target (the README's table)
 ``cli``          the command line (``__main__`` runs it)
 """

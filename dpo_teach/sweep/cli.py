@@ -2,7 +2,8 @@
 
 Runs EXPERIMENT (``default_recipe``, ``family``, ``beta_lr``) on the seeds, resumably, recording
 each run in ``DIR/EXPERIMENT.json`` (default ``results/``) as it finishes; ``--summary`` prints
-each setting's mean and 95 % interval over seeds instead of running. Bad input: one ``error:``
+each setting's mean and 95 % interval over seeds instead of running; ``--table`` (default_recipe)
+the README's table of the recipe over its seeds. Bad input: one ``error:``
 line, exit 2.
 """
 
@@ -73,12 +74,22 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"), help="directory of EXPERIMENT.json")
     parser.add_argument("--fast", action="store_true", help="smoke sizes (what the tests run)")
     parser.add_argument("--summary", action="store_true", help="print the recorded intervals; run nothing")
+    parser.add_argument("--table", action="store_true", help="default_recipe: print the README's table of "
+                        "the recipe over its seeds (min / median / max per target); run nothing")  # fmt: skip
     args = parser.parse_args(argv)
     if not 1 <= args.jobs <= (os.cpu_count() or 1) * 4:
         parser.error(f"--jobs must be between 1 and {(os.cpu_count() or 1) * 4}, got {args.jobs}")
     seeds = args.seeds or list(EXPERIMENTS[args.experiment].seeds)
     path = args.results / f"{args.experiment}.json"
+    if args.table and args.experiment != "default_recipe":
+        parser.error("--table is the default recipe's README table: use it with default_recipe")
     try:
+        if args.table:
+            from .distribution import distribution_table
+
+            (setting,) = EXPERIMENTS["default_recipe"].settings(False)
+            print(distribution_table(records.load(path, args.experiment), setting))
+            return 0
         if not args.summary:
             from .runner import run_sweep
 

@@ -116,7 +116,7 @@ COSINE = {"preset": "tiny", "lr_scheduler": "cosine", "warmup_steps": 30}
 # which holds the chosen likelihood up (the validity the collapse lost)
 DEFAULT_RECIPE = {"preset": "tiny", "loss": "rpo"}
 RECIPE_CANDIDATES = ({"preset": "tiny", "learning_rate": 3e-4}, {"preset": "tiny", "beta": 3.0}, COSINE,
-                     {**COSINE, "eval_every": 25, "save_best": True}, {"preset": "tiny", "loss": "rpo"})  # fmt: skip
+                     {**COSINE, "eval_every": 25, "save_best": True}, DEFAULT_RECIPE)  # fmt: skip
 BETAS, LEARNING_RATES = (0.5, 1.0, 2.0, 4.0), (2.5e-4, 5e-4, 1e-3)
 
 

@@ -142,18 +142,65 @@ def test_the_readme_states_what_the_default_recipe_record_holds():
     """README and docs/practitioners.md quote the unseen-seed record: each number must follow from it."""
     from pathlib import Path
 
+    from dpo_teach.sweep.distribution import distribution_table, runs_of
+
     repo = Path(__file__).resolve().parents[2]
     record = json.loads((repo / "results" / "default_recipe.json").read_text(encoding="utf-8"))
-    runs = {r["seed"]: r["metrics"] for r in record["runs"] if r["setting"] == {"preset": "tiny"}}
-    seeds = sorted(runs)
-    missed = [s for s in seeds if not experiments.meets_targets(runs[s])]
-    words = {7: "seven", 8: "eight", 9: "nine"}
-    assert (seeds[0], seeds[-1], len(seeds)) == (100, 108, 9) and missed == [103, 107]
     readme = (repo / "README.md").read_text(encoding="utf-8")
     practitioners = (repo / "docs" / "practitioners.md").read_text(encoding="utf-8")
-    met = len(seeds) - len(missed)
-    assert f"On {words[len(seeds)]} seeds it was never tuned on (100-108" in readme
-    assert f"{words[met]} met" in readme
-    assert f"{runs[103]['valid_rate_policy']:.1%}".replace("%", " %") in readme  # 86.7 %
+    # the recipe (RPO): the README's table is the record's, rendered
+    (setting,) = experiments.EXPERIMENTS["default_recipe"].settings(False)
+    table = distribution_table(record, setting)
+    block = readme.split("<!-- default-recipe:start -->\n")[1].split("\n<!-- default-recipe:end -->")[0]
+    assert block == table, "README's table is stale: python -m dpo_teach.sweep default_recipe --table"
+    assert table in practitioners
+    # plain DPO before it (seeds 100-108): the README's sentence follows from those runs
+    runs = runs_of(record, {"preset": "tiny", "loss": "sigmoid"})
+    missed = [s for s in sorted(runs) if not experiments.meets_targets(runs[s])]
+    assert (min(runs), max(runs), len(runs)) == (100, 108, 9) and missed == [103, 107]
+    assert "on nine seeds it was never tuned on (100-108)\nseven met every target" in readme
+    assert f"seed 103 kept {runs[103]['valid_rate_policy']:.1%}".replace("%", " %") in readme  # 86.7 %
     assert f"({runs[107]['valid_rate_policy']:.0%}".replace("%", " %") + " valid" in readme  # (52 % valid
-    assert f"seed 103 keeps {runs[103]['valid_rate_policy']:.1%}".replace("%", " %") in practitioners
+
+
+def test_practitioners_paired_rpo_vs_dpo_intervals_follow_from_the_dev_record():
+    """docs/practitioners.md claims one ordering on seeds 0-4 (RPO's KL lower) and calls the rest
+    unresolved: each quoted interval is the record's, and only the resolved one excludes 0."""
+    from pathlib import Path
+
+    from dpo_teach.sweep.distribution import runs_of
+    from dpo_teach.sweep.stats import paired_difference
+
+    repo = Path(__file__).resolve().parents[2]
+    record = json.loads((repo / "results" / "recipe_dev.json").read_text(encoding="utf-8"))
+    text = " ".join((repo / "docs" / "practitioners.md").read_text(encoding="utf-8").split())
+    rpo, dpo = runs_of(record, {"preset": "tiny", "loss": "rpo"}), runs_of(record, {"preset": "tiny"})
+    for key, resolved in (("kl_to_reference", True), ("valid_rate_policy", False),
+                          ("win_rate_vs_reference", False), ("true_reward_policy", False)):  # fmt: skip
+        iv = paired_difference({s: m[key] for s, m in rpo.items()}, {s: m[key] for s, m in dpo.items()})
+        assert iv.n == 5 and iv.excludes_zero == resolved, (key, iv)
+        assert f"{iv.mean:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]" in text, (key, str(iv))
+
+
+def test_the_distribution_table_counts_what_it_is_given():
+    from dpo_teach.sweep.distribution import distribution_table
+
+    good = {"reward_accuracy": 0.9, "win_rate_vs_reference": 0.75, "valid_rate_policy": 0.95,
+            "kl_to_reference": 1.0, "true_reward_policy": 0.8}  # fmt: skip
+    record = {"runs": [{"setting": {"a": 1}, "seed": 5, "metrics": good},
+                       {"setting": {"a": 1}, "seed": 6, "metrics": {**good, "win_rate_vs_reference": 0.69}},
+                       {"setting": {"a": 2}, "seed": 7, "metrics": good}]}  # fmt: skip
+    table = distribution_table(record, {"a": 1})
+    assert "(seeds 5-6)" in table and "| 1 / 2 |" in table and "**1 / 2** (missed: seed 6)" in table
+    assert "| 0.690 | 0.720 | 0.750 |" in table  # min / median / max of the win rate
+    with pytest.raises(ValueError, match="no run of"):
+        distribution_table(record, {"a": 3})
+
+
+def test_the_default_recipe_experiment_runs_what_the_command_runs_by_default():
+    """default_recipe names its loss so the record says what ran; it must be the CLI's default."""
+    from dpo_teach.gpt2.recipe import default_loss
+
+    (setting,) = experiments.EXPERIMENTS["default_recipe"].settings(False)
+    assert setting == {"preset": "tiny", "loss": default_loss("tiny", None)}
+    assert default_loss("tiny", "gpt2") == default_loss("small", None) == "sigmoid"  # not measured there
