@@ -154,6 +154,11 @@ def test_the_readme_states_what_the_default_recipe_record_holds():
     block = readme.split("<!-- default-recipe:start -->\n")[1].split("\n<!-- default-recipe:end -->")[0]
     assert block == table, "README's table is stale: python -m dpo_teach.sweep default_recipe --table"
     assert table in practitioners
+    rpo = runs_of(record, setting)
+    pct = [f"{rpo[s]['valid_rate_policy']:.1%}".replace("%", " %") for s in (103, 107)]
+    assert f"RPO keeps {pct[0]} and {pct[1]} of its samples valid" in " ".join(readme.split())
+    assert f"seed 109's win rate ({rpo[109]['win_rate_vs_reference']:.3f})" in readme
+    assert [s for s in sorted(rpo) if not experiments.meets_targets(rpo[s])] == [109]
     # plain DPO before it (seeds 100-108): the README's sentence follows from those runs
     runs = runs_of(record, {"preset": "tiny", "loss": "sigmoid"})
     missed = [s for s in sorted(runs) if not experiments.meets_targets(runs[s])]
