@@ -58,7 +58,7 @@ NOTEBOOKS = (
              (7,), False, ("03", "05")),
     Notebook("07", "07_failure_modes", "What DPO does in practice",
              "Likelihood displacement, over-optimisation, length, off-policy data, noisy labels",
-             (3, 7), False, ("05",)),
+             (3, 7), False, ("05", "06")),  # 06: it runs SimPO, sigmoid_norm, cDPO and robust DPO
     Notebook("08", "08_debugging_clinic", "The debugging clinic",
              "Which bugs do people hit, and how does each look in the training log?", (7,), False, ("05",)),
     # exercise 8 (a sequence's log-probability) needs 05; exercise 12 (IPO) needs the optional 06, whose
