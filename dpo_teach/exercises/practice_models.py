@@ -222,14 +222,20 @@ def check_noisy_label_loss(loss_type, label_smoothing):
         (tr("that is the share labelled right; label_smoothing is the share flipped"), 1 - FLIP_RATE),
         (tr("give a probability, not a percentage"), 100 * FLIP_RATE),
     ], tr("one pair in five flipped"))  # fmt: skip
-    return fb.passed(
-        tr(
-            "{loss} with label_smoothing = {eps}: the loss expects a flip with probability {eps}, so a pair "
-            "ordered against its label is no longer pushed without limit.",
-            loss=loss_type,
-            eps=FLIP_RATE,
-        )
-    )
+    if loss_type == "cdpo":  # a finite target: -f'(z) = (1 - eps) - sigma(z) is 0 at z = log((1 - eps) / eps)
+        return fb.passed(tr(
+            "cdpo with label_smoothing = {eps}: the loss expects a flip with probability {eps}, so it stops "
+            "pushing a pair once its margin reaches log((1 - {eps}) / {eps}) = {cap:.2f}; "
+            "that cap also shrinks the fit.",
+            eps=FLIP_RATE, cap=math.log((1 - FLIP_RATE) / FLIP_RATE),
+        ))  # fmt: skip
+    # robust: -f'(z) > 0 everywhere, tending to eps / (1 - 2 eps): no target, it keeps pushing
+    return fb.passed(tr(
+        "robust with label_smoothing = {eps}: the loss corrects for a flip with probability {eps}, "
+        "so its optimum is the true preference probability when {eps} is the true rate; "
+        "it still pushes every pair, with a weight that never reaches 0.",
+        eps=FLIP_RATE,
+    ))  # fmt: skip
 
 
 def check_trl_ipo_margin(h):

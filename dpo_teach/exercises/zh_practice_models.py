@@ -82,9 +82,17 @@ ZH = {
     ),
     "give a probability, not a percentage": "请给出概率，不是百分数",
     "one pair in five flipped": "每五对中有一对标反",
-    "{loss} with label_smoothing = {eps}: the loss expects a flip with probability {eps}, so a pair "
-    "ordered against its label is no longer pushed without limit.": (
-        "{loss}，label_smoothing = {eps}：损失预期每对以概率 {eps} 标反，所以与标签相反的一对不再被无限地推。"
+    "cdpo with label_smoothing = {eps}: the loss expects a flip with probability {eps}, so it stops "
+    "pushing a pair once its margin reaches log((1 - {eps}) / {eps}) = {cap:.2f}; "
+    "that cap also shrinks the fit.": (
+        "cdpo，label_smoothing = {eps}：损失预期每对以概率 {eps} 标反，所以一对的奖励差到达 "
+        "log((1 - {eps}) / {eps}) = {cap:.2f} 后就不再推它；这个上限也让拟合结果再缩小一次。"
+    ),
+    "robust with label_smoothing = {eps}: the loss corrects for a flip with probability {eps}, "
+    "so its optimum is the true preference probability when {eps} is the true rate; "
+    "it still pushes every pair, with a weight that never reaches 0.": (
+        "robust，label_smoothing = {eps}：损失按概率 {eps} 的标反做了校正，所以当 {eps} 就是真实的标反率时，"
+        "它的最优解就是真实的偏好概率；它仍然推每一对，权重永远不会降到 0。"
     ),
     "TRL's IPO at beta = {beta}, |y_w| = {lw}, |y_l| = {ll}": "TRL 的 IPO，beta = {beta}，|y_w| = {lw}，|y_l| = {ll}",
     "that is the paper's (summed) IPO target 1/(2 beta); TRL's divides each log-ratio by its length": (
