@@ -135,8 +135,8 @@ def _noisy_optimum():
 
 def check_noisy_label_optimum(p_dpo, p_cdpo):
     r"""Notebook 07. A pair with true reward gap :math:`r(y_w) - r(y_l) = 2`, each label flipped with
-    probability :math:`\epsilon = 0.2`: the preference probability :math:`\sigma(\hat h)` at the
-    population optimum of DPO, and of cDPO with label smoothing :math:`\epsilon`."""
+    probability :math:`\epsilon = 0.2`: the preference probability :math:`\sigma(m)` (the margin
+    :math:`m = \beta h`) at the population optimum of DPO, and of cDPO with label smoothing :math:`\epsilon`."""
     name = "check_noisy_label_optimum"
     if pending(name, p_dpo=p_dpo, p_cdpo=p_cdpo):
         return False
