@@ -95,7 +95,7 @@ def main(argv=None) -> int:
 
             run_sweep(args.experiment, seeds, args.results, args.jobs, args.fast)
         print(summary(records.load(path, args.experiment)))
-    except records.RecordError as err:
+    except (records.RecordError, ValueError) as err:  # ValueError: --table on a record without the recipe
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

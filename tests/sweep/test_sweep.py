@@ -209,3 +209,12 @@ def test_the_default_recipe_experiment_runs_what_the_command_runs_by_default():
     (setting,) = experiments.EXPERIMENTS["default_recipe"].settings(False)
     assert setting == {"preset": "tiny", "loss": default_loss("tiny", None)}
     assert default_loss("tiny", "gpt2") == default_loss("small", None) == "sigmoid"  # not measured there
+
+
+def test_table_on_a_record_without_the_recipe_is_one_error_line(tmp_path, capsys):
+    from dpo_teach.sweep.cli import main
+
+    record = {"provenance": {"experiment": "default_recipe"}, "runs": []}
+    (tmp_path / "default_recipe.json").write_text(json.dumps(record), encoding="utf-8")
+    assert main(["default_recipe", "--table", "--results", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
