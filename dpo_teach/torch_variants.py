@@ -1,5 +1,6 @@
 r"""The DPO family in torch: IPO, cDPO, robust DPO, hinge, NCA, BCO, APO, length-normalised DPO,
-DPOP, RPO, SimPO and ORPO (formulas and conventions: docs/family.md).
+DPOP, RPO, SimPO and ORPO (formulas and conventions: docs/family.md); and R-DPO, the trainer's
+length option (``rdpo_loss``, not in :data:`LOSSES`).
 
 Twin of :mod:`dpo_teach.numpy_variants`: same names, argument order, return order and errors;
 differentiable with autograd in the policy log-probs, rewards detached (they are for logging).
@@ -24,7 +25,7 @@ from . import torch_dpo as core
 __all__ = [
     "ipo_loss", "cdpo_loss", "robust_dpo_loss", "hinge_loss", "nca_loss", "bco_pair_loss",
     "apo_zero_loss", "apo_down_loss", "length_normalized_dpo_loss", "dpop_loss", "rpo_loss",
-    "simpo_loss", "orpo_loss", "LOSSES", "gradient_weights",
+    "simpo_loss", "orpo_loss", "rdpo_loss", "LOSSES", "gradient_weights",
 ]  # fmt: skip
 
 ls, s = core.log_sigmoid, core.sigmoid
@@ -202,6 +203,22 @@ def orpo_loss(policy_chosen_logps, policy_rejected_logps, chosen_lengths, reject
     # expm1 keeps every digit; for a -> -inf it is log(1) = 0, never an overflow.
     o_w, o_l = a_w - torch.log(-torch.expm1(a_w)), a_l - torch.log(-torch.expm1(a_l))
     return _out(-a_w - lam * ls(o_w - o_l), lam, a_w, a_l)
+
+
+def rdpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps,
+              chosen_lengths, rejected_lengths, beta, alpha):  # fmt: skip
+    r"""R-DPO, length-regularised DPO (Park et al. 2024, arXiv:2403.19159, Eq. 9): DPO with a
+    length term in the margin, :math:`\mathcal{L} = -\log\sigma\big(\beta h + \alpha(|y_w| -
+    |y_l|)\big)`, :math:`\alpha \ge 0`; :math:`\alpha = 0` is DPO. The sign is the paper's: it comes
+    from the reward penalised by :math:`\alpha|y|`, so a longer chosen answer starts with part of its
+    margin given and its pair weighs less in the gradient, a shorter one more. Rewards
+    :math:`\beta r_w, \beta r_l` (DPO's; the length term is not a reward). Not in :data:`LOSSES`: a
+    trainer option (``DPOConfig.rdpo_alpha``)."""
+    pc, r_w, r_l, beta = _pair(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+                               ref_rejected_logps, beta)  # fmt: skip
+    n_w, n_l = _lengths(_LENGTHS, (chosen_lengths, rejected_lengths), pc.shape)
+    alpha = _checks.check_hyper("alpha", alpha, 0.0, why="the weight of R-DPO's length term")
+    return _out(-ls(beta * (r_w - r_l) + alpha * (n_w - n_l)), beta, r_w, r_l)
 
 
 LOSSES = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from .logprobs import IGNORE_INDEX
+from .logprobs import IGNORE_INDEX, ld_weights
 
 __all__ = ["ChunkedCompletionLogps", "plain_linear_head", "chunked_batch_logps"]
 
@@ -82,9 +82,10 @@ def plain_linear_head(model):
     return head if type(head) is torch.nn.Linear and not capped else None
 
 
-def chunked_batch_logps(model, batch: dict[str, torch.Tensor], chunk: int, head) -> torch.Tensor:
+def chunked_batch_logps(model, batch: dict[str, torch.Tensor], chunk: int, head, ld_alpha=None):
     """The summed completion log-prob of every row of ``batch``, ``(rows,)`` float32, with the LM
-    head ``head`` applied ``chunk`` scored tokens at a time (:class:`ChunkedCompletionLogps`)."""
+    head ``head`` applied ``chunk`` scored tokens at a time (:class:`ChunkedCompletionLogps`);
+    ``ld_alpha``: LD-DPO's weighted sums of a pair batch (:func:`~.logprobs.ld_weights`)."""
     kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"], "use_cache": False,
               "output_hidden_states": True}  # fmt: skip
     try:  # the logits of one position only (transformers >= 4.45); older models compute them all
@@ -98,6 +99,8 @@ def chunked_batch_logps(model, batch: dict[str, torch.Tensor], chunk: int, head)
     h = hidden[:, :-1][rows, cols]  # (N, H)
     # 2. token log-probs, chunk by chunk; 3. summed per row
     token_logps = ChunkedCompletionLogps.apply(h, head.weight, head.bias, labels[rows, cols], chunk)
+    if ld_alpha is not None:  # LD-DPO: the tokens past the pair's shorter completion times ld_alpha
+        token_logps = token_logps * ld_weights(labels != IGNORE_INDEX, ld_alpha)[rows, cols]
     # summed per row in the full path's order: a (rows, T-1) table, zero where nothing is scored
     table = torch.zeros(labels.shape, device=h.device).index_put((rows, cols), token_logps)
     return table.sum(-1)

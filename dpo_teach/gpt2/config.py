@@ -64,6 +64,14 @@ class DPOConfig:
     save_best: bool = False  # keep the policy of the lowest held-out loss (needs eval_every > 0)
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time
     logps_chunk: int = 0  # LM head over N scored tokens at a time (.chunked_logps); 0 = the full logits
+    # issue 26, the two length methods (trainer options, not family members; docs/family.md)
+    # R-DPO (arXiv:2403.19159, Eq. 9): sigmoid's margin plus alpha * (|y_w| - |y_l|) completion tokens;
+    # 0 = DPO. Only with loss_type "sigmoid" and no fixed_weight (torch_variants.rdpo_loss)
+    rdpo_alpha: float = 0.0
+    # LD-DPO (arXiv:2409.06411; TRL's DPOConfig.ld_alpha): each summed log-prob, policy's and reference's,
+    # counts a pair's first L = min(|y_w|, |y_l|) completion tokens fully, the rest times ld_alpha in
+    # [0, 1]; None = off (plain sums, no extra work), 1 = DPO's sums, 0 = the first L tokens only
+    ld_alpha: float | None = None
 
     _POSITIVE = ("learning_rate", "batch_size", "max_steps", "log_every", "max_grad_norm", "grad_accum")
 
@@ -109,6 +117,15 @@ class DPOConfig:
         if self.fixed_weight is not None and self.loss_type != "sigmoid":
             raise ValueError(f"DPOConfig.fixed_weight replaces DPO's weight: it needs loss_type="
                              f"'sigmoid', got {self.loss_type!r}; pass fixed_weight=None")  # fmt: skip
+        if self.rdpo_alpha and (self.loss_type != "sigmoid" or self.fixed_weight is not None):
+            got = f"loss_type={self.loss_type!r}" if self.loss_type != "sigmoid" else "fixed_weight set"
+            raise ValueError(f"DPOConfig.rdpo_alpha (R-DPO's length term) is added to DPO's margin: it needs "
+                             f"loss_type='sigmoid' and fixed_weight=None, got {got}; pass rdpo_alpha=0.0 "
+                             "or loss_type='sigmoid'")  # fmt: skip
+        if self.ld_alpha is not None and self.ld_alpha > 1:
+            raise ValueError(f"DPOConfig.ld_alpha (LD-DPO's weight of the tokens past the shorter "
+                             f"completion) must be in [0, 1] or None, got {self.ld_alpha!r}; pass e.g. "
+                             "ld_alpha=0.5, or None for plain sums")  # fmt: skip
 
 
 def _check_field(name: str, value, kind: str, positive: bool, default):
@@ -170,6 +187,9 @@ def loss_from_args(parser, args) -> dict:
 
 
 def loss_settings(config: DPOConfig) -> dict:
-    """``{"loss_type": NAME, option: value}``: the loss and the options it reads (for metrics.json)."""
+    """``{"loss_type": NAME, option: value}``: the loss and the options it reads (for metrics.json),
+    and ``rdpo_alpha`` / ``ld_alpha`` where they are on."""
     options = LOSS_OPTIONS.get(config.loss_type, ())
-    return {"loss_type": config.loss_type, **{k: getattr(config, k) for k in options}}
+    length = {"rdpo_alpha": config.rdpo_alpha} if config.rdpo_alpha else {}  # set only: old records stay
+    length |= {"ld_alpha": config.ld_alpha} if config.ld_alpha is not None else {}
+    return {"loss_type": config.loss_type, **{k: getattr(config, k) for k in options}, **length}

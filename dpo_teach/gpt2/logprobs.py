@@ -34,6 +34,7 @@ from ..runtime import autocast, eval_mode
 __all__ = [
     "IGNORE_INDEX",
     "sequence_logps",
+    "ld_weights",
     "build_prompt_completion_batch",
     "collate_pairs",
     "batch_logps",
@@ -73,8 +74,25 @@ def check_pair_lengths(pairs: Sequence[dict], max_length: int | None) -> None:
                 )
 
 
+def ld_weights(mask: torch.Tensor, ld_alpha: float, dtype=torch.float32) -> torch.Tensor:
+    r"""LD-DPO's token weights (arXiv:2409.06411; TRL's ``ld_alpha``) for ``mask``, the scored
+    positions ``(rows, T)`` of a :func:`collate_pairs` batch (rows ``i`` and ``i + rows/2``: pair i's
+    chosen and rejected): 1 on a pair's first :math:`L = \min(|y_w|, |y_l|)` completion tokens,
+    ``ld_alpha`` on the tokens past L (the longer answer's tail), 0 where nothing is scored.
+    ``ld_alpha`` = 1 gives the plain sum, 0 the log-prob of the first L tokens."""
+    if mask.shape[0] % 2:
+        raise ValueError(f"ld_alpha weighs a pair batch (chosen rows, then rejected rows): it needs an "
+                         f"even number of rows, got {mask.shape[0]}; pass a collate_pairs batch")  # fmt: skip
+    counts = mask.sum(1)  # |y| of each row
+    n = counts.shape[0] // 2
+    shared = torch.minimum(counts[:n], counts[n:]).repeat(2)  # L of each row's pair
+    position = mask.cumsum(1)  # 1, 2, ... along each completion
+    tail = torch.tensor(ld_alpha, dtype=dtype, device=mask.device)
+    return torch.where(position <= shared[:, None], torch.ones_like(tail), tail) * mask
+
+
 def sequence_logps(
-    logits: torch.Tensor, labels: torch.Tensor, average_log_prob: bool = False
+    logits: torch.Tensor, labels: torch.Tensor, average_log_prob: bool = False, ld_alpha: float | None = None
 ) -> torch.Tensor:
     r"""Per-sequence sum of completion-token log-probabilities.
 
@@ -87,6 +105,8 @@ def sequence_logps(
             Shifted by one here: ``logits[:, :-1]`` predicts ``labels[:, 1:]``.
         average_log_prob: divide by the number of completion tokens (a per-token mean). Off by
             default: averaging silently rescales beta and is not the paper's objective.
+        ld_alpha: LD-DPO's weighted sum (:func:`ld_weights`; the rows a :func:`collate_pairs`
+            batch); None, the default, sums plainly and costs nothing more.
 
     Returns:
         ``(B,)`` float32 (float64 if the logits are float64); 0 for a row with no completion
@@ -110,6 +130,8 @@ def sequence_logps(
     token_logps = torch.gather(logits.log_softmax(-1), 2, safe_labels.unsqueeze(2)).squeeze(2)
     # 4. sum over completion tokens
     token_logps = token_logps * mask  # (B, T-1)
+    if ld_alpha is not None:  # LD-DPO: the tokens past the pair's shorter completion times ld_alpha
+        token_logps = token_logps * ld_weights(mask, ld_alpha, token_logps.dtype)
     summed = token_logps.sum(-1)  # (B,)
     if average_log_prob:
         return summed / mask.sum(-1).clamp(min=1)
@@ -180,39 +202,41 @@ def micro_batch(batch: dict[str, torch.Tensor], i: int, k: int) -> dict[str, tor
     return {key: (v[idx, :width] if v.ndim == 2 else v[i * m : (i + 1) * m]) for key, v in batch.items()}
 
 
-def batch_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0) -> torch.Tensor:
+def batch_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0, ld_alpha: float | None = None):
     """One forward pass; the summed completion log-prob of every row of ``batch``, ``(rows,)`` fp32.
     ``chunk`` > 0: the LM head over that many scored tokens at a time, never the full ``(rows, T,
-    V)`` logits (:mod:`.chunked_logps`; a head that is not a plain Linear keeps the full path)."""
+    V)`` logits (:mod:`.chunked_logps`; a head that is not a plain Linear keeps the full path).
+    ``ld_alpha``: LD-DPO's weighted sums of a :func:`collate_pairs` batch (:func:`ld_weights`)."""
     if chunk:
         from .chunked_logps import chunked_batch_logps, plain_linear_head
 
         head = plain_linear_head(model)
         if head is not None:
-            return chunked_batch_logps(model, batch, chunk, head)
+            return chunked_batch_logps(model, batch, chunk, head, ld_alpha)
     logits = model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
     ).logits  # (rows, T, V)
-    return sequence_logps(logits, batch["labels"])
+    return sequence_logps(logits, batch["labels"], ld_alpha=ld_alpha)
 
 
-def concatenated_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0):
+def concatenated_logps(model, batch: dict[str, torch.Tensor], chunk: int = 0, ld_alpha: float | None = None):
     """Chosen and rejected of a :func:`collate_pairs` batch in ONE forward pass:
-    ``(chosen_logps, rejected_logps)``, ``(B,)`` each (``chunk``: see :func:`batch_logps`)."""
-    logps = batch_logps(model, batch, chunk)  # (2B,)
+    ``(chosen_logps, rejected_logps)``, ``(B,)`` each (``chunk``, ``ld_alpha``: :func:`batch_logps`)."""
+    logps = batch_logps(model, batch, chunk, ld_alpha)  # (2B,)
     n = logps.shape[0] // 2
     return logps[:n], logps[n:]
 
 
 @torch.no_grad()
-def _score(model, batches, bf16: bool, chunk: int = 0) -> torch.Tensor:
+def _score(model, batches, bf16: bool, chunk: int = 0, ld_alpha: float | None = None) -> torch.Tensor:
     """The whole-dataset scoring loop: eval mode (restored after), no gradient, autocast,
     one forward pass per batch; the rows' summed log-probs, concatenated, fp32 on the model's device."""
     device = next(model.parameters()).device
     out = []
     with eval_mode(model), autocast(device, bf16):
         for batch in batches:
-            out.append(batch_logps(model, {k: v.to(device) for k, v in batch.items()}, chunk).float())
+            batch = {k: v.to(device) for k, v in batch.items()}
+            out.append(batch_logps(model, batch, chunk, ld_alpha).float())
     return torch.cat(out)
 
 
@@ -226,13 +250,15 @@ def score_completions(model, prompt_ids, completion_ids, pad_token_id: int, batc
                           for s in starts), bf16, chunk)  # fmt: skip
 
 
-def score_pairs(model, pairs: Sequence[dict], pad_token_id: int, batch_size=64, bf16=True, chunk=0):
+def score_pairs(model, pairs: Sequence[dict], pad_token_id: int, batch_size=64, bf16=True, chunk=0,
+                ld_alpha=None):  # fmt: skip
     """``(chosen_logps, rejected_logps)`` of every pair under ``model``, ``(N,)`` each, fp32 on the
     model's device; each forward pass holds ``batch_size`` pairs, chosen and rejected together, as
-    in training (the reference precompute and the held-out accuracy); ``chunk``: :func:`batch_logps`."""
+    in training (the reference precompute and the held-out accuracy); ``chunk``, ``ld_alpha``
+    (LD-DPO's weighted sums): :func:`batch_logps`."""
     check_pair_lengths(pairs, max_positions(model))
     chunks = [pairs[s : s + batch_size] for s in range(0, len(pairs), batch_size)]
-    logps = _score(model, (collate_pairs(c, pad_token_id) for c in chunks), bf16, chunk)
+    logps = _score(model, (collate_pairs(c, pad_token_id) for c in chunks), bf16, chunk, ld_alpha)
     # each chunk of b pairs gave 2b rows: b chosen, then b rejected
     chosen, rejected, start = [], [], 0
     for rows in chunks:

@@ -64,14 +64,22 @@ def compute_loss_and_metrics(
     A ``config`` whose ``loss_type`` is not ``"sigmoid"`` uses that family member instead (with
     ``config.beta`` and its options; :func:`family_loss`); the margin logged is then the
     mean of chosen minus rejected reward as the member returns them (TRL's ``rewards/margins``).
+    ``config.rdpo_alpha`` > 0 (sigmoid only) is R-DPO (:func:`dpo_teach.torch_variants.rdpo_loss`);
+    ``config.ld_alpha`` weights the policy's summed log-probs as LD-DPO does (the reference's come
+    weighted alike from the caller: :class:`~.trainer.DPOTrainer`).
     """
     # $\log\pi_\theta(y_w\mid x)$, $\log\pi_\theta(y_l\mid x)$
     chunk = config.logps_chunk if config is not None else 0  # LM head in chunks (.chunked_logps)
-    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch, chunk)
+    ld_alpha = config.ld_alpha if config is not None else None  # LD-DPO's weighted sums (.logprobs)
+    policy_chosen_logps, policy_rejected_logps = concatenated_logps(policy, batch, chunk, ld_alpha)
     logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
     if config is not None and config.loss_type != "sigmoid":
         losses, chosen_rewards, rejected_rewards = family_loss(config, batch, *logps)
         margins = chosen_rewards - rejected_rewards
+    elif config is not None and config.rdpo_alpha:  # R-DPO: + alpha (|y_w| - |y_l|) in the margin
+        n_w, n_l = completion_lengths(batch, policy_chosen_logps.dtype)
+        losses, chosen_rewards, rejected_rewards = tv.rdpo_loss(*logps, n_w, n_l, beta, config.rdpo_alpha)
+        margins = chosen_rewards - rejected_rewards  # beta h, as DPO logs it (the length term is no reward)
     else:
         losses, chosen_rewards, rejected_rewards = td.dpo_loss_unchecked(*logps, beta)
         margins = td.margin_unchecked(*logps, beta)  # $\hat r_w - \hat r_l$

@@ -54,9 +54,9 @@ METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/accuracie
 RUNNING_MEAN_STEPS = 20  # the progress bar's loss and margin: mean over the last 20 steps
 
 
-def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True, chunk=0):
+def precompute_ref_logps(ref_model, pairs, pad_token_id, batch_size=64, bf16=True, chunk=0, ld_alpha=None):
     """The frozen reference's ``(ref_chosen_logps, ref_rejected_logps)`` for every pair, (N,) each."""
-    return score_pairs(ref_model, pairs, pad_token_id, batch_size, bf16, chunk)
+    return score_pairs(ref_model, pairs, pad_token_id, batch_size, bf16, chunk, ld_alpha)
 
 
 class DPOTrainer:
@@ -122,11 +122,14 @@ class DPOTrainer:
             if ref_model is None or any(tuple(x.shape) != (len(self.pairs),) for x in ref_logps):
                 raise ValueError(f"ref_logps must be (chosen, rejected) reference log-probs of shape "
                                  f"({len(self.pairs)},) each, with a ref_model")  # fmt: skip
+            if config.ld_alpha is not None:  # plain sums or LD-DPO's? they cannot tell: score them here
+                raise ValueError("DPOConfig.ld_alpha weighs the reference's sums too: pass ref_logps=None")
             self.ref_chosen_logps, self.ref_rejected_logps = ref_logps
         elif config.precompute_ref_logps and ref_model is not None:  # each rank its block, then all to all
             n, block = len(self.pairs), shard_range(len(self.pairs), self.env)
             local = precompute_ref_logps(ref_model, self.pairs[block.start : block.stop], pad_token_id,
-                                         4 * config.batch_size, config.bf16, config.logps_chunk)  # fmt: skip
+                                         4 * config.batch_size, config.bf16, config.logps_chunk,
+                                         config.ld_alpha)  # fmt: skip
             self.ref_chosen_logps, self.ref_rejected_logps = (gather_shards(x, n, self.env) for x in local)
         self.ddp = wrap_ddp(policy, self.env)  # the policy itself in one process
         # 4. the held-out probe set (scored with the frozen reference once, here)
@@ -202,7 +205,8 @@ class DPOTrainer:
             ref_chosen = ref_rejected = None
         else:
             with torch.no_grad(), autocast(self.device, cfg.bf16):
-                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch, cfg.logps_chunk)
+                ref_chosen, ref_rejected = concatenated_logps(self.ref_model, batch, cfg.logps_chunk,
+                                                              cfg.ld_alpha)  # fmt: skip
         with autocast(self.device, cfg.bf16):
             return compute_loss_and_metrics(self.ddp, batch, ref_chosen, ref_rejected, cfg.beta,
                                             cfg.fixed_weight, cfg)  # fmt: skip
