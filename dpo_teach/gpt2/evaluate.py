@@ -16,6 +16,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+import torch
+
 from .. import torch_dpo as td
 from . import reviews
 from .data import encode_prompts
@@ -26,8 +28,9 @@ __all__ = ["sample_and_judge", "reward_accuracy", "kl_estimate", "evaluate_sampl
 
 
 def reward_accuracy(policy, ref_model, token_pairs, beta: float, pad_token_id: int) -> dict:
-    r"""Implicit-reward accuracy (share of pairs with :math:`\hat r_w > \hat r_l`) and mean margin
-    on tokenised held-out pairs."""
+    r"""Implicit-reward accuracy (share of pairs with :math:`\hat r_w > \hat r_l`), mean margin and
+    ``eval_loss``, the DPO loss (Eq. 7, sigmoid) on the tokenised held-out pairs at ``beta``: TRL's
+    ``eval_loss``, the held-out signal a practitioner has for stopping and tuning."""
     # the same whole-dataset scoring loop as the reference precompute, for both models
     pol_c, pol_r = score_pairs(policy, token_pairs, pad_token_id, batch_size=64)
     ref_c, ref_r = score_pairs(ref_model, token_pairs, pad_token_id, batch_size=64)
@@ -35,6 +38,7 @@ def reward_accuracy(policy, ref_model, token_pairs, beta: float, pad_token_id: i
     return {
         "reward_accuracy": float((margins > 0).float().mean()),
         "reward_margin": float(margins.mean()),
+        "eval_loss": float(-torch.nn.functional.logsigmoid(margins).mean()),
     }
 
 

@@ -6,10 +6,14 @@ r"""The sweeps' experiments: each is a list of settings and one function that ru
 - ``recipe_dev``: the default recipe beside candidate changes (DPO's learning rate, beta) on the
   development seeds 0-4, to choose a recipe before the unseen seeds 100-119 judge it.
 - ``family``: every DPO-family member on one world per seed (notebook 06 §5), at the betas of
-  :func:`~dpo_teach.gpt2.lab.family_runs.member_settings` (rules, none tuned on the true reward).
+  :func:`~dpo_teach.gpt2.lab.family_runs.member_settings` (rules, none tuned on the true reward),
+  each at the recipe's learning rate and at :data:`FAMILY_RATES` (the same grid for every member).
 - ``beta_lr``: DPO over a beta x learning-rate grid (which beta and learning rate?), each cell
   scored on the held-out pairs (accuracy, the DPO loss: what a practitioner has) and on the true
   reward (what they do not have).
+
+Notebook 07's experiments (``noise``, ``length``, ``overopt``, ``online``) are described in
+:mod:`.lessons`.
 
 A setting trained on a world (``family``, ``beta_lr``) shares the seed's SFT model, pairs and
 reference samples with every other setting of that seed (:func:`~dpo_teach.gpt2.lab.world.build_world`).
@@ -25,6 +29,8 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from . import lessons
 
 __all__ = ["Experiment", "EXPERIMENTS", "TARGETS", "meets_targets"]
 
@@ -86,10 +92,17 @@ def _member(setting: dict, seed: int, fast: bool, world) -> dict:
     return {k: v for k, v in row.items() if k not in DROP}
 
 
+# every member's learning-rate grid around the recipe's 5e-4 (the setting without a learning_rate):
+# the same budget for each, selected on held-out data (dpo_teach.sweep.tuning), never the true reward
+FAMILY_RATES = (2.5e-4, 1e-3)
+
+
 def _family_settings(fast: bool) -> list[dict]:
     from ..numpy_variants import LOSSES
 
-    return [{"loss_type": name} for name in LOSSES]
+    rates = () if fast else FAMILY_RATES
+    return [{"loss_type": name} for name in LOSSES] + [
+        {"loss_type": name, "learning_rate": lr} for lr in rates for name in LOSSES]
 
 
 def _family(setting: dict, seed: int, fast: bool, world) -> dict:
@@ -102,7 +115,7 @@ def _family(setting: dict, seed: int, fast: bool, world) -> dict:
         world.dpo_row = _member({"loss_type": "sigmoid", "beta": DEFAULT_BETA}, seed, fast, world)
         margin = world.dpo_row["margin_median"]
         world.dpo_margin = max(margin, 0.1) if fast else margin  # fast: a few steps may leave it <= 0
-    if setting["loss_type"] == "sigmoid":
+    if setting == {"loss_type": "sigmoid"}:
         return world.dpo_row | {"dpo_margin": world.dpo_margin}
     options = member_settings(world.dpo_margin, world.mean_tokens)[setting["loss_type"]]
     return _member({**setting, **options}, seed, fast, world) | {"dpo_margin": world.dpo_margin}
@@ -135,4 +148,8 @@ EXPERIMENTS = {
                              tuple(range(5)), _finetune, needs_world=False),  # fmt: skip
     "family": Experiment("family", _family_settings, tuple(range(5)), _family, needs_world=True),
     "beta_lr": Experiment("beta_lr", _grid, tuple(range(5)), _member, needs_world=True),
+    # notebook 07's lessons over seeds (.lessons)
+    **{name: Experiment(name, getattr(lessons, f"{name}_settings"), tuple(range(5)),
+                        getattr(lessons, f"run_{name}"), needs_world=True)
+       for name in ("noise", "length", "overopt", "online")},  # fmt: skip
 }

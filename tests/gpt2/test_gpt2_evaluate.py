@@ -1,8 +1,10 @@
 """Evaluation of a policy against its reference (dpo_teach.gpt2.evaluate)."""
 
 import copy
+import math
 
 import pytest
+import torch
 
 from dpo_teach import torch_dpo as td
 from dpo_teach.gpt2 import evaluate
@@ -21,7 +23,7 @@ def test_policy_equal_to_reference_has_zero_kl_and_chance_accuracy(tokenizer):
     assert len(samples) == 8 and 0.0 <= metrics["valid_rate_policy"] <= 1.0
     pair = {"prompt_ids": [0, 5], "chosen_ids": [7, 0], "rejected_ids": [9, 0]}
     acc = evaluate.reward_accuracy(policy, ref, [pair] * 4, beta=0.5, pad_token_id=0)
-    assert acc == {"reward_accuracy": 0.0, "reward_margin": 0.0}
+    assert acc == pytest.approx({"reward_accuracy": 0.0, "reward_margin": 0.0, "eval_loss": math.log(2)})
 
 
 def test_reward_accuracy_is_the_share_of_positive_margins():
@@ -33,6 +35,9 @@ def test_reward_accuracy_is_the_share_of_positive_margins():
     assert 0 < got["reward_accuracy"] < 1  # two different random models disagree on some pairs
     assert got["reward_accuracy"] == pytest.approx(float((margins > 0).double().mean()))
     assert got["reward_margin"] == pytest.approx(float(margins.mean()), abs=1e-6)
+    # the held-out DPO loss at beta (TRL's eval_loss); not the loss at beta = 1
+    assert got["eval_loss"] == pytest.approx(float(-torch.nn.functional.logsigmoid(margins).mean()), abs=1e-6)
+    assert got["eval_loss"] != pytest.approx(float(-torch.nn.functional.logsigmoid(margins / 0.5).mean()), abs=1e-4)
     assert not policy.training and not ref.training
 
 

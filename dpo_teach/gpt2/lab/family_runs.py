@@ -21,6 +21,7 @@ from ..evaluate import evaluate_samples, sample_and_judge
 from ..logprobs import score_pairs
 from ..recipe import DEFAULT_BETA
 from ..trainer import DPOTrainer, precompute_ref_logps
+from .labels import completion_words
 
 __all__ = ["SUMMED", "PER_TOKEN", "member_settings", "train_member", "mean_completion_tokens",
            "reference_samples", "train_ref_logps"]  # fmt: skip
@@ -95,7 +96,8 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     (:math:`-\log\sigma(\beta h)` averaged over the held-out pairs, at the member's beta),
     ``chosen_fell`` (share
     of held-out pairs whose chosen log-prob fell), the sample metrics of
-    :func:`~.evaluate.evaluate_samples`, ``train_seconds`` and ``history``.
+    :func:`~.evaluate.evaluate_samples`, ``words_policy`` and ``words_reference`` (mean words per
+    sampled completion), ``train_seconds`` and ``history``.
     """
     pad = tokenizer.pad_token_id
     config = DPOConfig(learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
@@ -112,8 +114,8 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     ref_c, ref_r = ref_logps if ref_logps is not None else _held_out_logps(ref_model, eval_pairs, pad)
     pol_c, pol_r = _held_out_logps(policy, eval_pairs, pad)
     h = (pol_c - ref_c) - (pol_r - ref_r)
-    sample_metrics, _ = evaluate_samples(policy, ref_model, tokenizer, eval_prompts, seed=10_000 + seed,
-                                         reference_samples=ref_samples)  # fmt: skip
+    sample_metrics, samples = evaluate_samples(policy, ref_model, tokenizer, eval_prompts, seed=10_000 + seed,
+                                               reference_samples=ref_samples)  # fmt: skip
     return {
         "loss_type": loss_type,
         **settings,
@@ -126,6 +128,9 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
         "rejected_logp_change": float((pol_r - ref_r).mean()),
         "chosen_fell": float((pol_c < ref_c).float().mean()),
         **sample_metrics,
+        # mean words per sampled completion (the grammar's unit of length; 07 §4's verbosity)
+        "words_policy": statistics.fmean(completion_words(s["policy"]) for s in samples),
+        "words_reference": statistics.fmean(completion_words(s["reference"]) for s in samples),
         "train_seconds": seconds,
         "history": history,
     }
