@@ -53,7 +53,8 @@ def trl_and_ours(world, ld_alpha):
                                 **({} if ld_alpha is None else {"ld_alpha": ld_alpha}))  # fmt: skip
         trl_batch = trl.data_collator([trl.train_dataset[i] for i in range(s.batch_size)])
         labels = trl_batch["input_ids"].masked_fill(trl_batch["completion_mask"] == 0, -100)
-        assert torch.equal(batch["input_ids"], trl_batch["input_ids"]) and torch.equal(batch["labels"], labels)
+        assert torch.equal(batch["input_ids"], trl_batch["input_ids"])
+        assert torch.equal(batch["labels"], labels)  # the same tokens scored on both sides
         trl.model.train()
         with trl.compute_loss_context_manager():
             loss_trl = trl.compute_loss(trl.model, trl_batch)
