@@ -3,6 +3,7 @@ and writes metrics."""
 
 import json
 import math
+import shutil
 
 import pytest
 
@@ -42,8 +43,8 @@ def test_fast_cli_writes_metrics_with_the_documented_keys(fast_run):
     assert "--fast: a smoke run" in proc.stdout  # fast numbers are labelled as meaningless
 
 
-def test_rerun_with_the_same_output_dir_resumes(fast_run):
-    out, _ = fast_run
+def test_rerun_with_the_same_output_dir_resumes(fast_run, tmp_path):
+    out = shutil.copytree(fast_run[0], tmp_path / "run")  # the session's run stays as it was
     before = json.loads((out / "metrics.json").read_text())
     proc = run_cli("--output-dir", str(out), "--seed", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -77,10 +78,10 @@ def test_help_shows_every_default(capsys, monkeypatch):
     assert "(default: 2.0)" in out and "(default: tiny)" in out and "--allow-slow" in out
 
 
-def test_an_output_dir_of_another_run_is_refused(fast_run, capsys):
+def test_an_output_dir_of_another_run_is_refused(fast_run, tmp_path, capsys):
     from dpo_teach.finetune import main
 
-    out, _ = fast_run
+    out = shutil.copytree(fast_run[0], tmp_path / "run")  # the session's run is shared: not touched
     with pytest.raises(SystemExit) as exit_info:  # refused before any work is done
         main(["--fast", "--output-dir", str(out), "--seed", "2", "--device", "cpu"])
     assert exit_info.value.code == 2 and "new --output-dir" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 the memory estimate grows with the logits only on the full path."""
 
 import json
+import shutil
 
 import pytest
 
@@ -37,11 +38,18 @@ def test_a_bad_training_flag_from_the_command_line_is_one_line_without_a_traceba
     assert "Traceback" not in proc.stderr and "does not divide" in proc.stderr.strip().splitlines()[-1]
 
 
-def test_lora_run_with_every_knob(tmp_path):
-    proc = run_cli("--output-dir", str(tmp_path), "--lora", "--max-steps", "6", "--batch-size", "8",
-                   "--grad-accum", "2", "--lr-scheduler", "cosine", "--warmup-steps", "2", "--eval-every", "3",
+def test_lora_run_with_every_knob(fast_run, tmp_path):
+    # the session's fast run (seed 1) lends its SFT model and pairs: only DPO and the evaluation run
+    # here; its DPO checkpoint, policy and metrics go, so every file checked below is this run's
+    shutil.copytree(fast_run[0], tmp_path, dirs_exist_ok=True)
+    for name in ("dpo_checkpoint.pt", "metrics.json"):
+        (tmp_path / name).unlink()
+    shutil.rmtree(tmp_path / "policy")
+    proc = run_cli("--output-dir", str(tmp_path), "--seed", "1", "--lora", "--max-steps", "6",
+                   "--batch-size", "8", "--grad-accum", "2", "--lr-scheduler", "cosine", "--warmup-steps", "2", "--eval-every", "3",
                    "--save-best", "--learning-rate", "1e-3")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "reusing the SFT model" in proc.stdout and "[3/5] reusing the preference pairs" in proc.stdout
     assert "estimated peak memory" in proc.stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     training, train = metrics["training"], metrics["train"]
