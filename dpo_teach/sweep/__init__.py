@@ -5,9 +5,14 @@ in ``results/EXPERIMENT.json`` (with their provenance) and the notebooks read th
 Files, in the order a sweep uses them:
 
 ``experiments``  the experiments: their settings and how one setting runs on one seed
+``lessons``      notebook 07's experiments (noise, length, over-optimisation, online) on a world
 ``runner``       seeds split over worker processes, one world per seed, each run recorded at once
 ``records``      the results file: provenance, locked atomic appends, finished runs skipped
 ``stats``        mean and 95 % t-interval over seeds; paired differences between settings
 ``distribution`` a recipe on unseen seeds: min / median / max per target (the README's table)
+``tuning``       one setting per seed chosen from held-out signals, and its regret in true reward
+``report``       the notebooks' tables (mean [interval]) and the beta x learning-rate heat maps
+``claims``       a notebook's ordering as a paired interval on a record, checked
+``notebook_claims`` the orderings notebooks 05-08 state, each on its committed record
 ``cli``          the command line (``__main__`` runs it)
 """

@@ -7,7 +7,9 @@ r"""Notebook 07's experiments over seeds: each a list of settings and one run of
 - ``length`` (07 §4): labels from a judge that adds :data:`LENGTH_BONUS` per word to the true
   reward, against DPO on the true labels; DPO, R-DPO's length term (``rdpo_alpha``), LD-DPO's
   down-weighted excess tokens (``ld_alpha``), length-normalised DPO at :math:`\beta\bar T`, and SimPO
-  in its paper's ranges (:math:`\beta` 2-2.5, :math:`\gamma/\beta = 0.5`) over a learning-rate grid.
+  in its paper's ranges (:math:`\beta` 2-2.5, :math:`\gamma/\beta` 0.3-0.5); every method at the
+  recipe's learning rate with a small grid of its own knob. Training *and* held-out pairs carry the
+  biased labels (a practitioner's validation split comes from the same labeller).
 - ``overopt`` (07 §2): DPO at three betas, each over a learning-rate grid, judged every
   :data:`EVERY` steps (held-out accuracy and ``eval_loss``, the true reward, KL, validity): which
   checkpoint each stopping signal picks, and what it is worth.
@@ -40,7 +42,8 @@ NOISE_RATES, ASSUMED = (0.0, 0.2), (0.1, 0.2, 0.3)  # true flip rates; the rates
 LENGTH_BONUS = 0.5  # the biased judge's reward per word of the completion (07 §4)
 EVERY = 50  # overopt: steps between checkpoints
 OVEROPT_BETAS, OVEROPT_RATES = (0.25, 0.5, 2.0), (1.25e-4, 2.5e-4, 5e-4)
-SIMPO_BETAS, RATES = (2.0, 2.5), (2.5e-4, 5e-4, 1e-3)
+# SimPO's paper (arXiv:2405.14734) tunes beta in 2-2.5 (10 for one model) and gamma/beta in 0.3-0.8
+SIMPO_BETAS, SIMPO_RATIOS = (2.0, 2.5), (0.3, 0.5)
 
 
 def noise_settings(fast: bool) -> list[dict]:
@@ -69,11 +72,7 @@ def length_settings(fast: bool) -> list[dict]:
         + [{"loss_type": "sigmoid", "rdpo_alpha": a} for a in (0.25, 0.5, 1.0)]
         + [{"loss_type": "sigmoid", "ld_alpha": a} for a in (0.3, 0.6)]
         + [{"loss_type": "sigmoid_norm"}]
-        + [
-            {"loss_type": "simpo", "beta": b, "simpo_gamma": b / 2, "learning_rate": lr}
-            for b in SIMPO_BETAS
-            for lr in RATES
-        ]
+        + [{"loss_type": "simpo", "beta": b, "simpo_gamma": b * r} for b in SIMPO_BETAS for r in SIMPO_RATIOS]
     )
 
 
@@ -86,9 +85,10 @@ def online_settings(fast: bool) -> list[dict]:
     return [{"mode": "offline"}, {"mode": "online", "rounds": 3}]
 
 
-def _train(world, pairs, train_logps, loss_type: str, **settings) -> dict:
-    """:func:`~dpo_teach.gpt2.lab.family_runs.train_member` on ``world`` with training ``pairs``; the
-    row without its per-step history (the record keeps metrics only)."""
+def _train(world, pairs, train_logps, loss_type: str, held_out=None, **settings) -> dict:
+    """:func:`~dpo_teach.gpt2.lab.family_runs.train_member` on ``world`` with training ``pairs`` (and
+    ``held_out`` pairs instead of the world's, when given); the row without its per-step history
+    (the record keeps metrics only)."""
     import dataclasses
 
     from ..gpt2.lab.family_runs import train_member
@@ -98,15 +98,19 @@ def _train(world, pairs, train_logps, loss_type: str, **settings) -> dict:
     if "learning_rate" in settings:
         sizes = dataclasses.replace(sizes, dpo_learning_rate=settings.pop("learning_rate"))
     settings.setdefault("beta", DEFAULT_BETA)
+    if settings.get("ld_alpha") is not None:  # LD-DPO weighs the reference's sums too: the trainer's own
+        train_logps = None
     row = train_member(
         world.ref_model,
         world.tokenizer,
         pairs,
-        world.eval_pairs,
+        world.eval_pairs if held_out is None else held_out,
         world.eval_prompts,
         loss_type,
         sizes,
-        **world.member_kwargs() | {"train_logps": train_logps},
+        **world.member_kwargs()
+        | {"train_logps": train_logps}
+        | ({} if held_out is None else {"ref_logps": None}),
         **settings,
     )
     return {k: v for k, v in row.items() if k != "history"}
@@ -163,7 +167,18 @@ def run_length(setting: dict, seed: int, fast: bool, world) -> dict:
         options.setdefault(
             "beta", 2.0 * statistics.fmean((len(p["chosen_ids"]) + len(p["rejected_ids"])) / 2 for p in pairs)
         )
-    row = _train(world, pairs, logps, setting["loss_type"], **options)
+    held_out = _relabelled(
+        world,
+        "length held out",
+        lambda: labels.sample_pairs_by(
+            world.ref_model,
+            world.tokenizer,
+            world.eval_prompts,
+            seed=1000 * seed + 20,
+            score=labels.length_biased(LENGTH_BONUS),
+        ),
+    )[0]
+    row = _train(world, pairs, logps, setting["loss_type"], held_out=held_out, **options)
     row["labels_longer_chosen"] = statistics.fmean(
         labels.completion_words(r["chosen"]) > labels.completion_words(r["rejected"]) for r in rows
     )

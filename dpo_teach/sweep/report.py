@@ -11,6 +11,7 @@ r"""Tables and figures of the sweep records, as notebooks 06-07 show them.
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from .distribution import runs_of
@@ -53,20 +54,21 @@ def _cells(record: dict) -> dict[tuple[float, float], dict[int, dict]]:
 
 def grid_means(record: dict, metric: str) -> tuple[list[float], list[float], list[list[float]]]:
     """``(betas, learning_rates, means)``: ``means[i][j]`` is the mean over seeds of ``metric`` at
-    ``betas[i]`` and ``learning_rates[j]``."""
+    ``betas[i]`` and ``learning_rates[j]`` (NaN where the record has no run of that cell)."""
     cells = _cells(record)
     betas, rates = sorted({b for b, _ in cells}), sorted({lr for _, lr in cells})
-    return (
-        betas,
-        rates,
-        [[statistics.fmean(m[metric] for m in cells[(b, lr)].values()) for lr in rates] for b in betas],
-    )
+
+    def mean(b, lr):
+        return statistics.fmean(m[metric] for m in cells[(b, lr)].values()) if (b, lr) in cells else math.nan
+
+    return betas, rates, [[mean(b, lr) for lr in rates] for b in betas]
 
 
 def grid_heatmaps(record: dict, metrics: dict[str, str] = GRID_METRICS):
     """One heat map per metric over the grid (rows beta, columns learning rate), each cell's mean
     over seeds written in it; returns the figure."""
     import matplotlib.pyplot as plt
+    import numpy as np
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.6))
     for ax, (metric, title) in zip(axes, metrics.items()):
@@ -81,7 +83,7 @@ def grid_heatmaps(record: dict, metrics: dict[str, str] = GRID_METRICS):
                     ha="center",
                     va="center",
                     fontsize=9,
-                    color="white" if v < (min(map(min, means)) + max(map(max, means))) / 2 else "black",
+                    color="white" if v < (np.nanmin(means) + np.nanmax(means)) / 2 else "black",
                 )
         ax.set_xticks(range(len(rates)), [f"{lr:g}" for lr in rates])
         ax.set_yticks(range(len(betas)), [f"{b:g}" for b in betas])
