@@ -31,7 +31,9 @@ def _m(acc, loss, kl, reward, valid=1.0):
 # the held-out signals prefer the aggressive cell, which collapses on seed 0 (the grid's lesson)
 CELLS = {
     (2.0, 5e-4): lambda s: _m(0.85, 0.32, 1.0, 0.8),
-    (1.0, 1e-3): lambda s: _m(0.90, 0.27, 9.0 if s == 0 else 3.0, -2.0 if s == 0 else 1.0, 0.3 if s == 0 else 0.9),
+    (1.0, 1e-3): lambda s: _m(
+        0.90, 0.27, 9.0 if s == 0 else 3.0, -2.0 if s == 0 else 1.0, 0.3 if s == 0 else 0.9
+    ),
 }
 
 
@@ -105,8 +107,12 @@ def test_every_notebook_claim_follows_from_its_committed_record(claim):
 def test_every_notebook_with_claims_checks_them():
     for notebook in sorted({c.notebook for c in CLAIMS}):
         (path,) = (ROOT / "notebooks").glob(f"{notebook}_*.ipynb")
-        code = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
-        assert re.search(rf"claims\.check\(\s*[\"']{notebook}[\"']", code), f"{path.name} never checks its claims"
+        code = "".join(
+            "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+        )
+        assert re.search(rf"claims\.check\(\s*[\"']{notebook}[\"']", code), (
+            f"{path.name} never checks its claims"
+        )
 
 
 def test_check_names_the_claim_the_record_does_not_support(tmp_path, monkeypatch):
