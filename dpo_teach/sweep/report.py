@@ -7,6 +7,7 @@ r"""Tables and figures of the sweep records, as notebooks 06-07 show them.
 - :func:`selection_rules`: which grid cell each rule picks on each seed from measurable signals
   only (held-out accuracy, held-out DPO loss, either within a KL budget), and its regret in true
   reward against the oracle's pick (:mod:`.tuning`).
+- :func:`stopping_rules`: which checkpoint of a run each stopping signal keeps (07 §2).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from .distribution import runs_of
 from .stats import mean_interval
 from .tuning import ACCURACY, HELDOUT_LOSS, TRUE_REWARD, candidates, kl_budget, pick, picked_values, regret
 
-__all__ = ["interval_table", "grid_means", "grid_heatmaps", "selection_rules", "GRID_METRICS"]
+__all__ = [
+    "interval_table",
+    "grid_means",
+    "grid_heatmaps",
+    "selection_rules",
+    "GRID_METRICS",
+    "STOPPING_RULES",
+    "stopping_rules",
+]
 
 GRID_METRICS = {
     "true_reward_policy": "true reward of samples",
@@ -115,3 +124,28 @@ def selection_rules(record: dict, budgets=(1.0, 2.0)) -> dict[str, dict]:
         }
         for name, picks in rules.items()
     }
+
+
+STOPPING_RULES = {
+    "last step": None,
+    "held-out accuracy": lambda c: c["reward_accuracy"],
+    "held-out eval_loss": lambda c: -c["eval_loss"],
+    "true reward (oracle)": lambda c: c["true_reward_policy"],
+}
+
+
+def stopping_rules(record: dict, setting: dict) -> dict[str, dict[int, dict]]:
+    """``{rule: {seed: the checkpoint it keeps}}`` for the runs of ``setting`` in an ``overopt``
+    record: the last checkpoint, the best held-out implicit-reward accuracy, the lowest held-out
+    ``eval_loss`` (the two signals a TRL user has), and the best true reward (the oracle). Ties go
+    to the earlier checkpoint (stop as soon as the signal peaks)."""
+    runs = runs_of(record, setting)
+    if not runs:
+        raise ValueError(f"the record holds no run of {setting}; run the sweep first")
+    out: dict[str, dict[int, dict]] = {}
+    for rule, signal in STOPPING_RULES.items():
+        out[rule] = {}
+        for seed, metrics in runs.items():
+            points = metrics["checkpoints"]
+            out[rule][seed] = points[-1] if signal is None else max(points, key=signal)
+    return out
