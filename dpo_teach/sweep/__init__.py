@@ -12,6 +12,7 @@ Files, in the order a sweep uses them:
 ``distribution`` a recipe on unseen seeds: min / median / max per target (the README's table)
 ``tuning``       one setting per seed chosen from held-out signals, and its regret in true reward
 ``report``       the notebooks' tables (mean [interval]) and the beta x learning-rate heat maps
+``family_table`` notebook 06 §5: each member's learning rate picked per seed, its table and regret
 ``claims``       a notebook's ordering as a paired interval on a record, checked
 ``notebook_claims`` the orderings notebooks 05-08 state, each on its committed record
 ``cli``          the command line (``__main__`` runs it)
