@@ -14,6 +14,7 @@ Files, in the order a sweep uses them:
 ``report``       the notebooks' tables (mean [interval]) and the beta x learning-rate heat maps
 ``family_table`` notebook 06 §5: each member's learning rate picked per seed, its table and regret
 ``claims``       a notebook's ordering as a paired interval on a record, checked
-``notebook_claims`` the orderings notebooks 05-08 state, each on its committed record
+``notebook_claims`` the orderings notebooks 05, 06 and 08 state, each on its committed record
+``failure_claims`` the orderings notebook 07 states (noise, length, over-optimisation, online, beta and lr)
 ``cli``          the command line (``__main__`` runs it)
 """

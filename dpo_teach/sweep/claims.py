@@ -6,10 +6,10 @@ paired difference over seeds (:func:`~.stats.paired_difference`) and the directi
 ``+1`` (a > b, the interval above 0), ``-1`` (a < b) or ``0`` ("not resolved at N seeds": the
 interval contains 0). A claim with ``b=None`` is about ``a`` alone (its mean's interval against 0).
 
-The claims live in :mod:`.notebook_claims`. The notebooks call :func:`check` for theirs
-(printing each with its interval and failing on any that the record does not support), and
-``tests/sweep/test_claims.py`` checks every claim against the committed records, so prose,
-notebook and record cannot drift apart.
+The claims live in :mod:`.notebook_claims` and :mod:`.failure_claims` (notebook 07's). The
+notebooks call :func:`check` for theirs (printing each with its interval and failing on any that
+the record does not support), and ``tests/sweep/test_tuning_claims.py`` checks every claim against
+the committed records, so prose, notebook and record cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from .distribution import runs_of
 from .stats import Interval, mean_interval, paired_difference
 
-__all__ = ["RESULTS", "Claim", "per_seed", "load_record", "interval", "holds", "check"]
+__all__ = ["RESULTS", "Claim", "per_seed", "load_record", "interval", "holds", "all_claims", "check"]
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"  # the committed records (a clone's results/)
 PerSeed = Callable[[dict], dict[int, float]]  # record -> {seed: value}
@@ -49,6 +49,7 @@ class Claim:
     a: PerSeed
     b: PerSeed | None  # None: a claim about a's mean alone
     direction: int  # +1: a > b; -1: a < b; 0: not resolved (the interval contains 0)
+    section: str = ""  # the notebook section stating it ("7"), for check(notebook, section)
 
 
 def load_record(experiment: str, results: Path | None = None) -> dict:
@@ -71,13 +72,21 @@ def holds(claim: Claim, iv: Interval) -> bool:
     return iv.low > 0 if claim.direction > 0 else iv.high < 0
 
 
-def check(notebook: str, results: Path | None = None, log=print) -> dict[str, Interval]:
-    """Print and verify every claim of ``notebook`` against the records; ``{text: interval}``.
-    An ``AssertionError`` names a claim its record does not support."""
+def all_claims() -> list[Claim]:
+    """Every registered claim: :mod:`.notebook_claims` (05, 06, 08) and :mod:`.failure_claims` (07)."""
+    from .failure_claims import CLAIMS as FAILURE
     from .notebook_claims import CLAIMS
 
+    return [*CLAIMS, *FAILURE]
+
+
+def check(
+    notebook: str, section: str | None = None, results: Path | None = None, log=print
+) -> dict[str, Interval]:
+    """Print and verify every claim of ``notebook`` (of one ``section``, if given) against the
+    records; ``{text: interval}``. An ``AssertionError`` names a claim its record does not support."""
     out, records = {}, {}
-    for claim in (c for c in CLAIMS if c.notebook == notebook):
+    for claim in (c for c in all_claims() if c.notebook == notebook and section in (None, c.section)):
         if claim.experiment not in records:
             records[claim.experiment] = load_record(claim.experiment, results)
         iv = interval(claim, records[claim.experiment])

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from dpo_teach.sweep import claims, report, stats, tuning
-from dpo_teach.sweep.notebook_claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
+CLAIMS = claims.all_claims()
 
 
 def _record(cells: dict, seeds=(0, 1, 2)) -> dict:
@@ -118,7 +118,7 @@ def test_every_notebook_with_claims_checks_them():
 def test_check_names_the_claim_the_record_does_not_support(tmp_path, monkeypatch):
     record = _record(CELLS, seeds=(0, 1, 2, 3))
     (tmp_path / "beta_lr.json").write_text(json.dumps(record))
-    monkeypatch.setattr("dpo_teach.sweep.notebook_claims.CLAIMS", [_claim(-1)])
+    monkeypatch.setattr(claims, "all_claims", lambda: [_claim(-1)])
     with pytest.raises(AssertionError, match="test claim"):
         claims.check("xx", results=tmp_path, log=lambda *_: None)
     with pytest.raises(FileNotFoundError, match="python -m dpo_teach.sweep noise"):
