@@ -1,6 +1,7 @@
-"""``python -m dpo_teach.sweep EXPERIMENT [--seeds 0-4] [--jobs 2] [--results DIR] [--fast]``.
+"""``python -m dpo_teach.sweep EXPERIMENT [MORE ...] [--seeds 0-4] [--jobs 2] [--results DIR] [--fast]``.
 
-Runs EXPERIMENT (``default_recipe``, ``family``, ``beta_lr``) on the seeds, resumably, recording
+Runs EXPERIMENT (``default_recipe``, ``family``, ``beta_lr``, ``noise``, ...) on the seeds (with
+MORE experiments, each seed's world is built once and shared by all of them), resumably, recording
 each run in ``DIR/EXPERIMENT.json`` (default ``results/``) as it finishes; ``--summary`` prints
 each setting's mean and 95 % interval over seeds instead of running; ``--table`` (default_recipe)
 the README's table of the recipe over its seeds. Bad input: one ``error:``
@@ -68,6 +69,8 @@ def summary(record: dict, metrics=("reward_accuracy", "true_reward_policy", "win
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dpo_teach.sweep", description=__doc__.split("\n")[0])
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    parser.add_argument("more", nargs="*", metavar="MORE",
+                        help="more experiments on the same seeds (each seed's world built once)")  # fmt: skip
     parser.add_argument("--seeds", type=parse_seeds, default=None,
                         help="e.g. 0-4 or 100-119 or 0,3,7 (default: the experiment's own)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one seed each at a time)")
@@ -77,6 +80,9 @@ def main(argv=None) -> int:
     parser.add_argument("--table", action="store_true", help="default_recipe: print the README's table of "
                         "the recipe over its seeds (min / median / max per target); run nothing")  # fmt: skip
     args = parser.parse_args(argv)
+    unknown = [name for name in args.more if name not in EXPERIMENTS]
+    if unknown:  # (choices= on a '*' argument rejects the empty list on Python 3.11)
+        parser.error(f"unknown experiment {unknown[0]!r}; choose from {', '.join(sorted(EXPERIMENTS))}")
     if not 1 <= args.jobs <= (os.cpu_count() or 1) * 4:
         parser.error(f"--jobs must be between 1 and {(os.cpu_count() or 1) * 4}, got {args.jobs}")
     seeds = args.seeds or list(EXPERIMENTS[args.experiment].seeds)
@@ -90,11 +96,16 @@ def main(argv=None) -> int:
             (setting,) = EXPERIMENTS["default_recipe"].settings(False)
             print(distribution_table(records.load(path, args.experiment), setting))
             return 0
-        if not args.summary:
+        if args.more and not args.summary:
+            from .runner import run_shared
+
+            run_shared([args.experiment, *args.more], seeds, args.results, args.jobs, args.fast)
+        elif not args.summary:
             from .runner import run_sweep
 
             run_sweep(args.experiment, seeds, args.results, args.jobs, args.fast)
-        print(summary(records.load(path, args.experiment)))
+        for name in [args.experiment, *args.more]:
+            print(summary(records.load(args.results / f"{name}.json", name)))
     except (records.RecordError, ValueError) as err:  # ValueError: --table on a record without the recipe
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import records
 from .experiments import EXPERIMENTS
 
-__all__ = ["pending", "run_seed", "run_sweep"]
+__all__ = ["pending", "run_seed", "run_sweep", "run_shared"]
 
 
 def pending(name: str, seeds, results: Path, fast: bool) -> dict[int, list[dict]]:
@@ -30,27 +30,51 @@ def pending(name: str, seeds, results: Path, fast: bool) -> dict[int, list[dict]
     return todo
 
 
-def run_seed(name: str, seed: int, settings: list[dict], results: str, fast: bool, threads: int = 1) -> int:
-    """One worker's share: ``settings`` on ``seed``; returns how many runs it recorded."""
+def run_seed(name, seed: int, settings, results: str, fast: bool, threads: int = 1) -> int:
+    """One worker's share: ``settings`` on ``seed``; returns how many runs it recorded. With several
+    experiments, ``name`` and ``settings`` are lists (one entry each) and they share one world."""
     import torch
 
     from ..gpt2.recipe import sizes_for
     from ..runtime import quiet_transformers
 
     torch.set_num_threads(threads)
-    experiment = EXPERIMENTS[name]
+    names, lists = ([name], [settings]) if isinstance(name, str) else (name, settings)
     world = None
-    if experiment.needs_world:
+    if any(EXPERIMENTS[n].needs_world for n in names):
         from ..gpt2.lab.world import build_world
 
         with quiet_transformers():
             world = build_world(seed, sizes_for("tiny", fast), threads)
-    for setting in settings:
-        start = time.perf_counter()
-        metrics = experiment.run(setting, seed, fast, world)
-        records.add_run(Path(results), name, setting, seed, metrics, time.perf_counter() - start)
-        print(f"{name} seed {seed} {setting}: done in {time.perf_counter() - start:.1f} s", flush=True)
-    return len(settings)
+    for n, todo in zip(names, lists):
+        experiment = EXPERIMENTS[n]
+        path = Path(results) if isinstance(name, str) else Path(results) / f"{n}.json"
+        for setting in todo:
+            start = time.perf_counter()
+            metrics = experiment.run(setting, seed, fast, world if experiment.needs_world else None)
+            records.add_run(path, n, setting, seed, metrics, time.perf_counter() - start)
+            print(f"{n} seed {seed} {setting}: done in {time.perf_counter() - start:.1f} s", flush=True)
+    return sum(len(t) for t in lists)
+
+
+def run_shared(names: list[str], seeds, results_dir: Path, jobs: int = 1, fast: bool = False,
+               log=print) -> None:  # fmt: skip
+    """Several experiments on ``seeds``, each seed's world built once for all of them (each still
+    recorded in its own ``results_dir/NAME.json``)."""
+    todo = {n: pending(n, seeds, Path(results_dir) / f"{n}.json", fast) for n in names}
+    args = []
+    for seed in seeds:
+        mine = [n for n in names if seed in todo[n]]
+        if mine:
+            args.append((mine, seed, [todo[n][seed] for n in mine], str(results_dir), fast))
+    log(f"{', '.join(names)}: {sum(len(a[2][i]) for a in args for i in range(len(a[0])))} runs to do over "
+        f"{len(args)} seeds, one world per seed -> {results_dir}")  # fmt: skip
+    if jobs <= 1 or len(args) <= 1:
+        for a in args:
+            run_seed(*a)
+    else:
+        with multiprocessing.get_context("spawn").Pool(min(jobs, len(args))) as pool:
+            pool.starmap(run_seed, args)
 
 
 def run_sweep(name: str, seeds, results_dir: Path, jobs: int = 1, fast: bool = False, log=print) -> Path:
