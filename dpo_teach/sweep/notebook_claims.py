@@ -12,3 +12,35 @@ from .claims import Claim, per_seed  # noqa: F401  (the claims below use both)
 __all__ = ["CLAIMS"]
 
 CLAIMS: list[Claim] = []
+
+# --- notebook 06 ---
+# §5: each family member against DPO on results/family.json, both at the learning rate picked per
+# seed by held-out accuracy within a 2-nat KL budget (family_table.picked), paired by seed
+from .family_table import picked  # noqa: E402
+
+_REFERENCE_REWARD = per_seed({"loss_type": "sigmoid"}, "true_reward_reference")  # the SFT model's samples
+
+
+def _vs_dpo(text: str, member: str, metric: str, direction: int) -> Claim:
+    a, b = picked(member, metric), picked("sigmoid", metric)
+    return Claim("06", text, "family", a, b, direction, section="5")
+
+
+CLAIMS += [
+    Claim("06", "DPO's held-out chosen log-prob falls on average", "family",
+          picked("sigmoid", "chosen_logp_change"), None, -1, section="5"),  # fmt: skip
+    _vs_dpo("RPO keeps the held-out chosen log-prob above DPO's", "rpo", "chosen_logp_change", +1),
+    _vs_dpo("DPOP keeps the held-out chosen log-prob above DPO's", "dpop", "chosen_logp_change", +1),
+    _vs_dpo("DPOP (lambda 50) moves less than DPO (KL)", "dpop", "kl_to_reference", -1),
+    _vs_dpo("IPO orders held-out pairs slightly worse than DPO", "ipo", "reward_accuracy", -1),
+    _vs_dpo("IPO ends closer to the reference than DPO (KL)", "ipo", "kl_to_reference", -1),
+    _vs_dpo("robust DPO's larger KL than DPO's is not resolved", "robust", "kl_to_reference", 0),
+    _vs_dpo("RPO's true reward against DPO's is not resolved", "rpo", "true_reward_policy", 0),
+    _vs_dpo("APO-down leaves fewer valid samples than DPO", "apo_down", "valid_rate_policy", -1),
+    Claim("06", "SimPO beats the reference's true reward", "family", picked("simpo", "true_reward_policy"),
+          _REFERENCE_REWARD, +1, section="5"),  # fmt: skip
+    Claim("06", "ORPO beats the reference's true reward", "family", picked("orpo", "true_reward_policy"),
+          _REFERENCE_REWARD, +1, section="5"),  # fmt: skip
+    _vs_dpo("SimPO orders held-out pairs worse than DPO", "simpo", "reward_accuracy", -1),
+    _vs_dpo("ORPO orders held-out pairs worse than DPO", "orpo", "reward_accuracy", -1),
+]
