@@ -44,7 +44,7 @@ LENGTH_BONUS = 0.5  # the biased judge's reward per word of the completion (07 Â
 EVERY = 50  # overopt: steps between checkpoints
 OVEROPT_BETAS, OVEROPT_RATES = (0.25, 2.0), (1.25e-4, 5e-4)  # 5e-4: the recipe's, tuned for beta 2
 # SimPO's paper (arXiv:2405.14734) tunes beta in 2-2.5 (10 for one model) and gamma/beta in 0.3-0.8
-SIMPO_BETAS, SIMPO_RATIOS = (2.0, 2.5), (0.5,)
+SIMPO_BETAS, SIMPO_RATIOS, SIMPO_RATES = (2.0, 2.5), (0.5,), (1.25e-4, 2.5e-4)  # and the recipe's 5e-4
 RDPO_ALPHAS, LD_ALPHAS = (0.5, 1.0), (0.5,)  # R-DPO's length weight (tokens); LD-DPO's weight of the excess
 
 
@@ -75,6 +75,13 @@ def length_settings(fast: bool) -> list[dict]:
         + [{"loss_type": "sigmoid", "ld_alpha": a} for a in LD_ALPHAS]
         + [{"loss_type": "sigmoid_norm"}]
         + [{"loss_type": "simpo", "beta": b, "simpo_gamma": b * r} for b in SIMPO_BETAS for r in SIMPO_RATIOS]
+        # SimPO has no reference and its paper trains at smaller learning rates than DPO: its own grid
+        + [
+            {"loss_type": "simpo", "beta": b, "simpo_gamma": b * r, "learning_rate": lr}
+            for b in SIMPO_BETAS
+            for r in SIMPO_RATIOS
+            for lr in SIMPO_RATES
+        ]
     )
 
 
