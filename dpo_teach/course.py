@@ -57,7 +57,7 @@ NOTEBOOKS = (
     Notebook("06", "06_dpo_family", "The DPO family", "What do IPO, cDPO, SimPO and the others change?",
              (7,), False, ("03", "05")),
     Notebook("07", "07_failure_modes", "What DPO does in practice",
-             "Likelihood displacement, over-optimisation, length, off-policy data, noisy labels",
+             "Displacement, over-optimisation, length, online data, noisy labels; which beta and lr?",
              (3, 7), False, ("05", "06")),  # 06: it runs SimPO, sigmoid_norm, cDPO and robust DPO
     Notebook("08", "08_debugging_clinic", "The debugging clinic",
              "Which bugs do people hit, and how does each look in the training log?", (7,), False, ("05",)),
