@@ -44,3 +44,28 @@ CLAIMS += [
     _vs_dpo("SimPO orders held-out pairs worse than DPO", "simpo", "reward_accuracy", -1),
     _vs_dpo("ORPO orders held-out pairs worse than DPO", "orpo", "reward_accuracy", -1),
 ]
+
+# --- notebook 05 ---
+# §9 (and §7, §8) over seeds: plain DPO at learning rate 5e-4 on results/beta_lr.json, paired by seed
+
+
+def _grid(beta: float, metric: str, lr: float = 5e-4):
+    return per_seed({"beta": beta, "learning_rate": lr, "loss_type": "sigmoid"}, metric)
+
+
+_BETAS = (0.5, 1.0, 2.0, 4.0)
+CLAIMS += [
+    Claim("05", "KL: beta 0.5 against beta 1", "beta_lr", _grid(0.5, "kl_to_reference"),
+          _grid(1.0, "kl_to_reference"), 0, section="9"),
+    Claim("05", "KL: beta 1 above beta 2", "beta_lr", _grid(1.0, "kl_to_reference"),
+          _grid(2.0, "kl_to_reference"), +1, section="9"),
+    Claim("05", "KL: beta 2 above beta 4", "beta_lr", _grid(2.0, "kl_to_reference"),
+          _grid(4.0, "kl_to_reference"), +1, section="9"),
+    *[Claim("05", f"true reward: beta {a:g} against beta {b:g}", "beta_lr", _grid(a, "true_reward_policy"),
+            _grid(b, "true_reward_policy"), +1 if (a, b) == (2.0, 4.0) else 0, section="9")
+      for i, a in enumerate(_BETAS) for b in _BETAS[i + 1:]],
+    Claim("05", "beta 2: the held-out chosen log-prob falls on average", "beta_lr",
+          _grid(2.0, "chosen_logp_change"), None, -1, section="8"),
+    Claim("05", "beta 2: the true reward rises above the reference's", "beta_lr",
+          _grid(2.0, "true_reward_policy"), _grid(2.0, "true_reward_reference"), +1, section="8"),
+]  # fmt: skip
