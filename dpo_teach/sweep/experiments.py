@@ -151,5 +151,5 @@ EXPERIMENTS = {
     # notebook 07's lessons over seeds (.lessons)
     **{name: Experiment(name, getattr(lessons, f"{name}_settings"), tuple(range(5)),
                         getattr(lessons, f"run_{name}"), needs_world=True)
-       for name in ("noise", "length", "overopt", "online")},  # fmt: skip
+       for name in ("noise", "length", "overopt", "online", "weight")},  # fmt: skip
 }

@@ -15,6 +15,7 @@ r"""Notebook 07's experiments over seeds: each a list of settings and one run of
   :data:`EVERY` steps (held-out accuracy and ``eval_loss``, the true reward, KL, validity): which
   checkpoint each stopping signal picks, and what it is worth.
 - ``online`` (07 §5): offline DPO against three rounds of online DPO on the same prompts and steps.
+- ``weight`` (05 §8): DPO against the same update with its per-pair weight held at 1/2.
 
 Every setting of a seed shares that seed's world (SFT model, prompts, held-out pairs, reference
 samples): a difference between two settings on one seed is the settings' alone, so comparisons are
@@ -33,10 +34,12 @@ __all__ = [
     "length_settings",
     "overopt_settings",
     "online_settings",
+    "weight_settings",
     "run_noise",
     "run_length",
     "run_overopt",
     "run_online",
+    "run_weight",
 ]
 
 NOISE_RATES, ASSUMED = (0.0, 0.2), (0.1, 0.2, 0.3)  # true flip rates; the rates cDPO/robust assume
@@ -88,6 +91,16 @@ def length_settings(fast: bool) -> list[dict]:
 def overopt_settings(fast: bool) -> list[dict]:
     betas, rates = (OVEROPT_BETAS[:1], OVEROPT_RATES[1:]) if fast else (OVEROPT_BETAS, OVEROPT_RATES)
     return [{"beta": b, "learning_rate": lr} for b in betas for lr in rates]
+
+
+def weight_settings(fast: bool) -> list[dict]:
+    return [{"loss_type": "sigmoid"}, {"loss_type": "sigmoid", "fixed_weight": 0.5}]
+
+
+def run_weight(setting: dict, seed: int, fast: bool, world) -> dict:
+    """DPO, or its update with the weight held at 1/2 (notebook 05 §8, the paper's Sec. 4 ablation)."""
+    options = {k: v for k, v in setting.items() if k != "loss_type"}
+    return _train(world, world.train_pairs, world.train_logps, setting["loss_type"], **options)
 
 
 def online_settings(fast: bool) -> list[dict]:

@@ -69,3 +69,11 @@ CLAIMS += [
     Claim("05", "beta 2: the true reward rises above the reference's", "beta_lr",
           _grid(2.0, "true_reward_policy"), _grid(2.0, "true_reward_reference"), +1, section="8"),
 ]  # fmt: skip
+
+# §8: the update with DPO's weight held at 1/2 against DPO (results/weight.json, the paper's Sec. 4 ablation)
+_DPO, _UNWEIGHTED = {"loss_type": "sigmoid"}, {"loss_type": "sigmoid", "fixed_weight": 0.5}
+CLAIMS += [
+    Claim("05", f"weight fixed at 1/2 against DPO, {label}", "weight", per_seed(_UNWEIGHTED, metric),
+          per_seed(_DPO, metric), 0, section="8")
+    for metric, label in (("valid_rate_policy", "valid samples"), ("true_reward_policy", "true reward"))
+]  # fmt: skip
