@@ -170,36 +170,22 @@ def run_length(setting: dict, seed: int, fast: bool, world) -> dict:
     import statistics
 
     from ..gpt2.lab import labels
+    from ..gpt2.lab.family_runs import mean_completion_tokens
+    from ..gpt2.recipe import DEFAULT_BETA
 
     options = {k: v for k, v in setting.items() if k not in ("labels", "loss_type")}
     if setting.get("labels") == "true":
         return _train(world, world.train_pairs, world.train_logps, setting["loss_type"], **options)
-    pairs, logps, rows = _relabelled(
-        world,
-        "length",
-        lambda: labels.sample_pairs_by(
-            world.ref_model,
-            world.tokenizer,
-            world.train_prompts,
-            seed=1000 * seed + 10,
-            score=labels.length_biased(LENGTH_BONUS),
-        ),
-    )
+
+    def biased(prompts, offset):  # the fine-tune's sampling seeds (1000 s + 10 / + 20), the judge's labels
+        return lambda: labels.sample_pairs_by(world.ref_model, world.tokenizer, prompts,
+                                              seed=1000 * seed + offset,
+                                              score=labels.length_biased(LENGTH_BONUS))  # fmt: skip
+
+    pairs, logps, rows = _relabelled(world, "length", biased(world.train_prompts, 10))
     if setting["loss_type"] == "sigmoid_norm":  # on per-token means: beta * mean tokens keeps DPO's scale
-        options.setdefault(
-            "beta", 2.0 * statistics.fmean((len(p["chosen_ids"]) + len(p["rejected_ids"])) / 2 for p in pairs)
-        )
-    held_out = _relabelled(
-        world,
-        "length held out",
-        lambda: labels.sample_pairs_by(
-            world.ref_model,
-            world.tokenizer,
-            world.eval_prompts,
-            seed=1000 * seed + 20,
-            score=labels.length_biased(LENGTH_BONUS),
-        ),
-    )[0]
+        options.setdefault("beta", DEFAULT_BETA * mean_completion_tokens(pairs))
+    held_out = _relabelled(world, "length held out", biased(world.eval_prompts, 20))[0]
     row = _train(world, pairs, logps, setting["loss_type"], held_out=held_out, **options)
     row["labels_longer_chosen"] = statistics.fmean(
         labels.completion_words(r["chosen"]) > labels.completion_words(r["rejected"]) for r in rows

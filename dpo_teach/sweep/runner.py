@@ -57,6 +57,16 @@ def run_seed(name, seed: int, settings, results: str, fast: bool, threads: int =
     return sum(len(t) for t in lists)
 
 
+def _dispatch(args: list[tuple], jobs: int) -> None:
+    """``run_seed(*a)`` for each of ``args``: in this process, or over ``jobs`` spawned workers."""
+    if jobs <= 1 or len(args) <= 1:
+        for a in args:
+            run_seed(*a)
+    else:
+        with multiprocessing.get_context("spawn").Pool(min(jobs, len(args))) as pool:
+            pool.starmap(run_seed, args)
+
+
 def run_shared(names: list[str], seeds, results_dir: Path, jobs: int = 1, fast: bool = False,
                log=print) -> None:  # fmt: skip
     """Several experiments on ``seeds``, each seed's world built once for all of them (each still
@@ -69,12 +79,7 @@ def run_shared(names: list[str], seeds, results_dir: Path, jobs: int = 1, fast: 
             args.append((mine, seed, [todo[n][seed] for n in mine], str(results_dir), fast))
     log(f"{', '.join(names)}: {sum(len(a[2][i]) for a in args for i in range(len(a[0])))} runs to do over "
         f"{len(args)} seeds, one world per seed -> {results_dir}")  # fmt: skip
-    if jobs <= 1 or len(args) <= 1:
-        for a in args:
-            run_seed(*a)
-    else:
-        with multiprocessing.get_context("spawn").Pool(min(jobs, len(args))) as pool:
-            pool.starmap(run_seed, args)
+    _dispatch(args, jobs)
 
 
 def run_sweep(name: str, seeds, results_dir: Path, jobs: int = 1, fast: bool = False, log=print) -> Path:
@@ -85,10 +90,5 @@ def run_sweep(name: str, seeds, results_dir: Path, jobs: int = 1, fast: bool = F
     log(f"{name}: {n} runs to do over {len(todo)} seeds ({len(list(seeds)) - len(todo)} seeds already "
         f"complete) -> {results}")  # fmt: skip
     args = [(name, seed, settings, str(results), fast) for seed, settings in todo.items()]
-    if jobs <= 1 or len(args) <= 1:
-        for a in args:
-            run_seed(*a)
-    else:
-        with multiprocessing.get_context("spawn").Pool(min(jobs, len(args))) as pool:
-            pool.starmap(run_seed, args)
+    _dispatch(args, jobs)
     return results
