@@ -183,6 +183,28 @@ def test_without_bubblewrap_a_kill_still_costs_one_exercise(monkeypatch, capsys)
     assert statuses(rows["three_right.ipynb"])[:4] == ["pass", "pass", "missing", "pass"]
 
 
+def test_a_launcher_being_killed_counts_as_dead_before_it_is_gone():
+    """The race behind a flaky CI run: the kill is posted, the cell reports idle, and only later
+    does the launcher exit. ``doomed`` must say True from the zombie on, False while it lives."""
+    import subprocess
+    import time
+
+    from dpo_teach.grade.kernel import doomed
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not doomed(child.pid)  # alive, nothing pending: the wrong answer it must not give
+        child.kill()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/status").read_text().find("State:\tZ") < 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # killed, not yet reaped: a zombie
+        assert doomed(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert doomed(child.pid)  # reaped: gone
+
+
 # ---------------------------------------------------------------- refused before anything runs
 
 

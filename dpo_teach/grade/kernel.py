@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import queue
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +22,27 @@ from .sandbox import Limits, kernel_environment, kernel_prefix
 
 
 READY_S = 300  # seconds a (re)started kernel may take to answer, on a busy machine
+SIGKILL_BIT = 1 << (signal.SIGKILL - 1)  # in the pending-signal masks of /proc/PID/status
+
+
+def doomed(pid: int | None) -> bool:
+    """True if process ``pid`` is gone, a zombie, or has a SIGKILL pending (Linux ``/proc``).
+
+    A cell that runs ``os.kill(os.getppid(), signal.SIGKILL)`` posts the signal before the cell
+    returns, but on a busy machine the launcher may take a while to be scheduled and exit (and
+    only then is the kernel killed with it): the cell can report "idle" first. The pending bit is
+    set by the ``kill`` call itself, so reading it after the cell closes that race.
+    """
+    if pid is None:
+        return False
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:  # gone (or no /proc: not Linux, nothing to read)
+        return Path("/proc/self").exists()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    if fields.get("State", "").strip()[:1] in ("Z", "X"):
+        return True
+    return any(int(fields.get(k, "0").strip() or "0", 16) & SIGKILL_BIT for k in ("SigPnd", "ShdPnd"))
 
 
 @dataclass
@@ -76,6 +98,8 @@ class Kernel:
             elif kind == "error" and not error:
                 error = f"{content['ename']}: {content['evalue']}"
             elif kind == "status" and content.get("execution_state") == "idle":
+                if self.dying():
+                    return Cell("dead", "".join(out) + "\n" + tail, error)
                 return Cell("error" if error else "ok", "".join(out) + "\n" + tail, error)
         alive = self.interrupt(msg_id)
         return Cell("timeout" if alive else "dead", "".join(out) + "\n" + tail, error)
@@ -94,6 +118,8 @@ class Kernel:
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             content = msg["content"]
+            if self.dying():
+                return Cell("dead", "", "")
             if content.get("status") != "ok":
                 return Cell("error", "", f"{content.get('ename')}: {content.get('evalue')}")
             result = content.get("user_expressions", {}).get("r", {})
@@ -124,6 +150,16 @@ class Kernel:
             ):
                 return True
         return False
+
+    def dying(self) -> bool:
+        """True if the launcher (the process the grader started) is dead or being killed; then
+        waits up to 10 s for it to go, so that the restart that follows finds it gone."""
+        if not doomed(getattr(self.km.provisioner, "pid", None)):
+            return False
+        deadline = time.monotonic() + 10
+        while self.km.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
 
     def restart(self) -> None:
         self.km.restart_kernel(now=True)

@@ -77,9 +77,18 @@ def _run_cells(kernel, cells, found, role, results, timeout) -> None:
     setup = max(timeout, 300.0)  # the library's import, on a busy machine
 
     def restart():
-        kernel.restart()
-        for k, source in enumerate(replay):
-            kernel.run(source, setup if k == 0 else timeout)
+        """A fresh kernel, with the cells that ran before replayed; a replayed cell that kills
+        the kernel again (a delayed kill, say) is dropped and the replay starts over."""
+        for _ in range(len(replay) + 1):
+            kernel.restart()
+            for k, source in enumerate(replay):
+                if kernel.run(source, setup if k == 0 else timeout).status == "dead":
+                    if k == 0:
+                        raise RuntimeError("a restarted kernel could not load dpo_teach")
+                    del replay[k]
+                    break
+            else:
+                return
 
     ready = kernel.run(replay[0], setup)
     if ready.status != "ok":
