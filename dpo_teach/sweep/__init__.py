@@ -5,7 +5,9 @@ in ``results/EXPERIMENT.json`` (with their provenance) and the notebooks read th
 Files, in the order a sweep uses them:
 
 ``experiments``  the experiments: their settings and how one setting runs on one seed
-``lessons``      notebook 07's experiments (noise, length, over-optimisation, online) on a world
+``lessons``      notebook 07's experiments (displacement, noise, length, over-optimisation, online) and
+                 05's weight, on a world
+``clinic_lessons`` notebook 08 §5 (a learning rate too high) on the clinic's own world per seed
 ``runner``       seeds split over worker processes, one world per seed, each run recorded at once
 ``records``      the results file: provenance, locked atomic appends, finished runs skipped
 ``stats``        mean and 95 % t-interval over seeds; paired differences between settings
@@ -15,6 +17,7 @@ Files, in the order a sweep uses them:
 ``family_table`` notebook 06 §5: each member's learning rate picked per seed, its table and regret
 ``claims``       a notebook's ordering as a paired interval on a record, checked
 ``notebook_claims`` the orderings notebooks 05, 06 and 08 state, each on its committed record
-``failure_claims`` the orderings notebook 07 states (noise, length, over-optimisation, online, beta and lr)
+``failure_claims`` the orderings notebook 07 states (displacement, noise, length, over-optimisation, online,
+                 beta and lr)
 ``cli``          the command line (``__main__`` runs it)
 """

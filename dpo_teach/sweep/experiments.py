@@ -12,8 +12,8 @@ r"""The sweeps' experiments: each is a list of settings and one function that ru
   scored on the held-out pairs (accuracy, the DPO loss: what a practitioner has) and on the true
   reward (what they do not have).
 
-Notebook 07's experiments (``noise``, ``length``, ``overopt``, ``online``) are described in
-:mod:`.lessons`.
+Notebook 07's experiments (``displacement``, ``noise``, ``length``, ``overopt``, ``online``) and
+05's ``weight`` are described in :mod:`.lessons`; notebook 08's ``clinic_lr`` in :mod:`.clinic_lessons`.
 
 A setting trained on a world (``family``, ``beta_lr``) shares the seed's SFT model, pairs and
 reference samples with every other setting of that seed (:func:`~dpo_teach.gpt2.lab.world.build_world`).
@@ -30,12 +30,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import lessons
+from . import clinic_lessons, lessons
 
 __all__ = ["Experiment", "EXPERIMENTS", "TARGETS", "meets_targets"]
 
 TARGETS = {"reward_accuracy": 0.8, "win_rate_vs_reference": 0.7, "valid_rate_policy": 0.9}
-DROP = ("history", "samples")  # per-step logs and texts stay out of the results file
+DROP = ("history", "samples", "chosen_change")  # per-step logs, texts and per-pair arrays stay out of the record
 
 
 def meets_targets(metrics: dict) -> bool:
@@ -151,5 +151,8 @@ EXPERIMENTS = {
     # notebook 07's lessons over seeds (.lessons)
     **{name: Experiment(name, getattr(lessons, f"{name}_settings"), tuple(range(5)),
                         getattr(lessons, f"run_{name}"), needs_world=True)
-       for name in ("noise", "length", "overopt", "online", "weight")},  # fmt: skip
+       for name in ("displacement", "noise", "length", "overopt", "online", "weight")},  # fmt: skip
+    # notebook 08 §5 (.clinic_lessons): its own small world per seed, built by the run itself
+    "clinic_lr": Experiment("clinic_lr", clinic_lessons.clinic_lr_settings, tuple(range(5)),
+                            clinic_lessons.run_clinic_lr, needs_world=False),  # fmt: skip
 }

@@ -141,3 +141,50 @@ CLAIMS += [
     Claim("07", "SimPO, tuned on held-out data, loses true reward against DPO on biased labels", "length",
           _simpo_picked(), per_seed(BIASED, "true_reward_policy"), -1, "4"),
 ]  # fmt: skip
+
+_MOVED = {name: {"loss_type": loss, "beta": beta} for name, loss, beta in
+          (("2", "sigmoid", 2.0), ("0.5", "sigmoid", 0.5), ("0.25", "sigmoid", 0.25),
+           ("rpo", "rpo", 0.25), ("dpop", "dpop", 0.25))}  # fmt: skip
+
+
+def _moved(name: str, metric: str):
+    return per_seed(_MOVED[name], metric)
+
+
+def _gain(name: str):
+    """``record -> {seed: true reward of the policy's samples minus the reference's}``."""
+    return lambda record: {s: m["true_reward_policy"] - m["true_reward_reference"]
+                           for s, m in runs_of(record, _MOVED[name]).items()}  # fmt: skip
+
+
+CLAIMS += [
+    # --- section 1: likelihood displacement (results/displacement.json) ---
+    Claim("07", "beta 0.5: the held-out chosen log-prob falls on average", "displacement",
+          _moved("0.5", "chosen_logp_change"), None, -1, "1"),
+    Claim("07", "beta 0.5: the true reward rises above the reference's", "displacement", _gain("0.5"), None, 1, "1"),
+    Claim("07", "beta 0.25 keeps fewer samples valid than beta 0.5", "displacement",
+          _moved("0.25", "valid_rate_policy"), _moved("0.5", "valid_rate_policy"), -1, "1"),
+    Claim("07", "beta 0.25 loses true reward against beta 0.5", "displacement",
+          _moved("0.25", "true_reward_policy"), _moved("0.5", "true_reward_policy"), -1, "1"),
+    Claim("07", "beta 0.25: the top chosen answers end lower than at beta 0.5", "displacement",
+          _moved("0.25", "top_chosen_logp_change"), _moved("0.5", "top_chosen_logp_change"), -1, "1"),
+    Claim("07", "beta 0.25 against beta 0.5, share of top chosen answers losing mass", "displacement",
+          _moved("0.25", "top_chosen_fell"), _moved("0.5", "top_chosen_fell"), 0, "1"),
+    Claim("07", "beta 0.25: more top chosen answers lose mass than at beta 2", "displacement",
+          _moved("0.25", "top_chosen_fell"), _moved("2", "top_chosen_fell"), 1, "1"),
+    # the appendix: RPO and DPOP at the harmful beta 0.25
+    Claim("07", "RPO at beta 0.25 keeps more samples valid than DPO", "displacement",
+          _moved("rpo", "valid_rate_policy"), _moved("0.25", "valid_rate_policy"), 1, "A1"),
+    Claim("07", "RPO at beta 0.25 gains true reward against DPO", "displacement",
+          _moved("rpo", "true_reward_policy"), _moved("0.25", "true_reward_policy"), 1, "A1"),
+    Claim("07", "RPO at beta 0.25 keeps the top chosen answers above DPO's", "displacement",
+          _moved("rpo", "top_chosen_logp_change"), _moved("0.25", "top_chosen_logp_change"), 1, "A1"),
+    Claim("07", "DPOP at beta 0.25 moves less than DPO (KL)", "displacement",
+          _moved("dpop", "kl_to_reference"), _moved("0.25", "kl_to_reference"), -1, "A1"),
+    Claim("07", "DPOP gains less true reward than RPO", "displacement",
+          _moved("dpop", "true_reward_policy"), _moved("rpo", "true_reward_policy"), -1, "A1"),
+    Claim("07", "DPOP leaves more valid-but-worse samples than RPO", "displacement",
+          _moved("dpop", "valid_but_worse"), _moved("rpo", "valid_but_worse"), 1, "A1"),
+    Claim("07", "DPOP: valid samples worse against better than the reference's", "displacement",
+          _moved("dpop", "valid_but_worse"), _moved("dpop", "valid_but_better"), 0, "A1"),
+]  # fmt: skip

@@ -1,5 +1,9 @@
 r"""Notebook 07's experiments over seeds: each a list of settings and one run of a setting on a world.
 
+- ``displacement`` (07 §1 and its appendix): DPO at beta 2 (the recipe's), 0.5 and 0.25, and RPO
+  and DPOP at the harmful 0.25, all at the recipe's learning rate: how much the held-out chosen
+  answers lose, the *top* ones (true reward >= :data:`TOP_REWARD`) included, and what it costs in
+  true reward, validity, and valid samples worse than the reference's.
 - ``noise`` (07 §6): DPO, cDPO and robust DPO on clean labels and on 20 % flipped ones, each
   smoothing member at an *assumed* flip rate :math:`\epsilon` of 0.1, 0.2 or 0.3, right or wrong
   (a practitioner never knows the true rate). The flips are drawn per seed
@@ -26,22 +30,12 @@ from __future__ import annotations
 
 import copy
 
-__all__ = [
-    "LENGTH_BONUS",
-    "EVERY",
-    "NOISE_RATES",
-    "noise_settings",
-    "length_settings",
-    "overopt_settings",
-    "online_settings",
-    "weight_settings",
-    "run_noise",
-    "run_length",
-    "run_overopt",
-    "run_online",
-    "run_weight",
-]
+__all__ = ["DISPLACEMENT_BETAS", "TOP_REWARD", "LENGTH_BONUS", "EVERY", "NOISE_RATES", "displacement_settings",
+           "noise_settings", "length_settings", "overopt_settings", "online_settings", "weight_settings",
+           "run_displacement", "run_noise", "run_length", "run_overopt", "run_online", "run_weight"]  # fmt: skip
 
+DISPLACEMENT_BETAS = (2.0, 0.5, 0.25)  # 07 §1: the recipe's beta, a benign and a harmful one
+TOP_REWARD = 2.0  # a "top" chosen answer ("great", "very good", ...): true reward at least this
 NOISE_RATES, ASSUMED = (0.0, 0.2), (0.1, 0.2, 0.3)  # true flip rates; the rates cDPO/robust assume
 LENGTH_BONUS = 0.5  # the biased judge's reward per word of the completion (07 §4)
 EVERY = 50  # overopt: steps between checkpoints
@@ -49,6 +43,13 @@ OVEROPT_BETAS, OVEROPT_RATES = (0.25, 2.0), (1.25e-4, 5e-4)  # 5e-4: the recipe'
 # SimPO's paper (arXiv:2405.14734) tunes beta in 2-2.5 (10 for one model) and gamma/beta in 0.3-0.8
 SIMPO_BETAS, SIMPO_RATIOS, SIMPO_RATES = (2.0, 2.5), (0.5,), (1.25e-4, 2.5e-4)  # and the recipe's 5e-4
 RDPO_ALPHAS, LD_ALPHAS = (0.5, 1.0), (0.5,)  # R-DPO's length weight (tokens); LD-DPO's weight of the excess
+
+
+def displacement_settings(fast: bool) -> list[dict]:
+    betas = DISPLACEMENT_BETAS[1:] if fast else DISPLACEMENT_BETAS
+    harmful = DISPLACEMENT_BETAS[-1]
+    return [{"loss_type": "sigmoid", "beta": b} for b in betas] + [
+        {"loss_type": fix, "beta": harmful} for fix in ("rpo", "dpop")]
 
 
 def noise_settings(fast: bool) -> list[dict]:
@@ -110,7 +111,7 @@ def online_settings(fast: bool) -> list[dict]:
 def _train(world, pairs, train_logps, loss_type: str, held_out=None, **settings) -> dict:
     """:func:`~dpo_teach.gpt2.lab.family_runs.train_member` on ``world`` with training ``pairs`` (and
     ``held_out`` pairs instead of the world's, when given); the row without its per-step history
-    (the record keeps metrics only)."""
+    (the runner leaves its per-pair ``chosen_change`` out of the record too)."""
     import dataclasses
 
     from ..gpt2.lab.family_runs import train_member
@@ -153,6 +154,28 @@ def _relabelled(world, key, make_rows):
             rows,
         )
     return cache[key]
+
+
+def run_displacement(setting: dict, seed: int, fast: bool, world) -> dict:
+    r"""``setting`` trained on the world's pairs; besides :func:`_train`'s row, the held-out chosen
+    answers' change :math:`\Delta_w = \log\pi_\theta(y_w|x) - \log\pi_\mathrm{ref}(y_w|x)` on the
+    *top* ones: ``top_chosen_logp_change`` (mean) and ``top_chosen_fell`` (share below 0), and
+    ``n_top`` (how many held-out pairs have a top chosen answer)."""
+    import numpy as np
+
+    from ..gpt2 import reviews
+
+    options = {k: v for k, v in setting.items() if k != "loss_type"}
+    row = _train(world, world.train_pairs, world.train_logps, setting["loss_type"], **options)
+    change = row.pop("chosen_change")
+    top = np.array([reviews.true_reward(r["prompt"] + r["chosen"]) >= TOP_REWARD for r in world.eval_rows])
+    if len(top) != len(change):
+        raise ValueError(f"the world holds {len(top)} held-out text rows for {len(change)} held-out pairs")
+    return row | {
+        "n_top": int(top.sum()),
+        "top_chosen_logp_change": float(change[top].mean()) if top.any() else None,
+        "top_chosen_fell": float((change[top] < 0).mean()) if top.any() else None,
+    }
 
 
 def run_noise(setting: dict, seed: int, fast: bool, world) -> dict:

@@ -2,7 +2,7 @@ r"""The GPT-2 orderings notebooks 05-08 state, each a :class:`~.claims.Claim` on
 
 Each entry's ``text`` is the statement its notebook makes; ``direction`` is what the record's
 paired 95 % interval over seeds supports (+1 / -1 resolved, 0 not resolved). The notebook calls
-``claims.check("NN")``; tests/sweep/test_claims.py checks them all against ``results/``.
+``claims.check("NN")``; tests/sweep/test_tuning_claims.py checks them all against ``results/``.
 """
 
 from __future__ import annotations
@@ -76,4 +76,25 @@ CLAIMS += [
     Claim("05", f"weight fixed at 1/2 against DPO, {label}", "weight", per_seed(_UNWEIGHTED, metric),
           per_seed(_DPO, metric), 0, section="8")
     for metric, label in (("valid_rate_policy", "valid samples"), ("true_reward_policy", "true reward"))
+]  # fmt: skip
+
+# --- notebook 08 ---
+# §5: the learning rate too high, over seeds (results/clinic_lr.json): 6x and 2x the recipe's 5e-4
+_LR = {rate: {"learning_rate": rate} for rate in (5e-4, 1e-3, 3e-3)}
+CLAIMS += [
+    Claim("08", "6x keeps fewer samples valid than the recipe", "clinic_lr",
+          per_seed(_LR[3e-3], "valid_rate_policy"), per_seed(_LR[5e-4], "valid_rate_policy"), -1, section="5"),
+    Claim("08", "6x loses true reward against the recipe", "clinic_lr",
+          per_seed(_LR[3e-3], "true_reward_policy"), per_seed(_LR[5e-4], "true_reward_policy"), -1, section="5"),
+    Claim("08", "6x ends below the reference's true reward", "clinic_lr",
+          per_seed(_LR[3e-3], "true_reward_policy"), per_seed(_LR[3e-3], "true_reward_reference"), -1,
+          section="5"),
+    Claim("08", "6x drifts further than the recipe (KL)", "clinic_lr",
+          per_seed(_LR[3e-3], "kl_to_reference"), per_seed(_LR[5e-4], "kl_to_reference"), +1, section="5"),
+    Claim("08", "6x: the training loss ends above the recipe's", "clinic_lr",
+          per_seed(_LR[3e-3], "tail_loss"), per_seed(_LR[5e-4], "tail_loss"), +1, section="5"),
+    Claim("08", "2x against the recipe, valid samples", "clinic_lr",
+          per_seed(_LR[1e-3], "valid_rate_policy"), per_seed(_LR[5e-4], "valid_rate_policy"), 0, section="5"),
+    Claim("08", "2x against the recipe, true reward", "clinic_lr",
+          per_seed(_LR[1e-3], "true_reward_policy"), per_seed(_LR[5e-4], "true_reward_policy"), 0, section="5"),
 ]  # fmt: skip

@@ -34,12 +34,17 @@ class RecordError(ValueError):
 
 
 def _commit(repo: Path) -> str | None:
+    """HEAD's hash, with ``-dirty`` when the package's tracked files differ from it (the runs then
+    came from code no commit holds); None outside a clone."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                              timeout=30)  # fmt: skip
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "dpo_teach"],
+                                 cwd=repo, capture_output=True, text=True, timeout=30)  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    head = out.stdout.strip() if out.returncode == 0 else ""
+    return (head + ("-dirty" if changed.stdout.strip() else "")) or None
 
 
 def provenance(experiment: str) -> dict:

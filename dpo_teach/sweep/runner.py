@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import records
-from .experiments import EXPERIMENTS
+from .experiments import DROP, EXPERIMENTS
 
 __all__ = ["pending", "run_seed", "run_sweep", "run_shared"]
 
@@ -52,6 +52,7 @@ def run_seed(name, seed: int, settings, results: str, fast: bool, threads: int =
         for setting in todo:
             start = time.perf_counter()
             metrics = experiment.run(setting, seed, fast, world if experiment.needs_world else None)
+            metrics = {k: v for k, v in metrics.items() if k not in DROP}  # the record keeps metrics only
             records.add_run(path, n, setting, seed, metrics, time.perf_counter() - start)
             print(f"{n} seed {seed} {setting}: done in {time.perf_counter() - start:.1f} s", flush=True)
     return sum(len(t) for t in lists)

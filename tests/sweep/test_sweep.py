@@ -7,6 +7,7 @@ import json
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 from dpo_teach.sweep import cli, experiments, records, runner, stats
@@ -61,6 +62,22 @@ def test_records_add_skip_and_refuse(tmp_path):
     assert (tmp_path / "other.json").read_text() == '{"a": 1}'  # not ours: untouched
 
 
+def test_a_run_from_uncommitted_code_is_recorded_as_dirty(tmp_path):
+    import subprocess
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    (tmp_path / "dpo_teach").mkdir()
+    (tmp_path / "dpo_teach" / "m.py").write_text("x = 1\n")
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "c"]):
+        subprocess.run(git + cmd, cwd=tmp_path, check=True)
+    head = records._commit(tmp_path)
+    assert len(head) == 40 and not head.endswith("-dirty")
+    (tmp_path / "notes.txt").write_text("outside the package: still clean\n")
+    assert records._commit(tmp_path) == head
+    (tmp_path / "dpo_teach" / "m.py").write_text("x = 2\n")
+    assert records._commit(tmp_path) == head + "-dirty"
+
+
 def test_parse_seeds():
     assert cli.parse_seeds("0-4") == [0, 1, 2, 3, 4] and cli.parse_seeds("3,1,1-2") == [1, 2, 3]
     for bad in ("", "a", "4-2", "-1", "0-5000"):
@@ -73,7 +90,9 @@ def test_a_sweep_resumes_and_skips_recorded_runs(tmp_path, monkeypatch, capsys):
 
     def fake_run(setting, seed, fast, world):
         calls.append((setting["k"], seed))
-        return {"reward_accuracy": 0.5 + 0.1 * setting["k"] + 0.01 * seed}
+        # a per-pair array and a history, as train_member returns them: neither belongs in the record
+        return {"reward_accuracy": 0.5 + 0.1 * setting["k"] + 0.01 * seed, "chosen_change": np.zeros(3),
+                "history": [{"step": 1}]}  # fmt: skip
 
     settings = lambda fast: [{"k": 0}, {"k": 1}]  # noqa: E731
     fake = experiments.Experiment("fake", settings, (0, 1, 2), fake_run, needs_world=False)
@@ -89,6 +108,7 @@ def test_a_sweep_resumes_and_skips_recorded_runs(tmp_path, monkeypatch, capsys):
     assert len(calls) == 5  # everything recorded: nothing runs again
     record = json.loads((results / "fake.json").read_text())
     assert len(record["runs"]) == 6
+    assert all(set(r["metrics"]) == {"reward_accuracy"} for r in record["runs"])
     text = cli.summary(record, metrics=("reward_accuracy",))
     assert '{"k": 1}: 3 seeds' in text and "(n=3)" in text
 
@@ -114,6 +134,40 @@ def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
     # the same world: the reference's samples (hence its true reward) are identical across settings
     refs = {r["metrics"]["true_reward_reference"] for r in record["runs"]}
     assert len(refs) == 1
+
+
+def test_displacement_shares_the_world_and_records_the_top_chosen_answers(tmp_path):
+    """07 §1 over seeds in fast mode beside beta_lr: one world, and the top chosen answers' share."""
+    runner.run_shared(["beta_lr", "displacement"], [0], tmp_path, jobs=1, fast=True, log=lambda *_: None)
+    grid, moved = (records.load(tmp_path / f"{n}.json", n) for n in ("beta_lr", "displacement"))
+    assert [r["setting"] for r in moved["runs"]] == experiments.EXPERIMENTS["displacement"].settings(True)
+    for r in moved["runs"]:
+        m = r["metrics"]
+        assert "chosen_change" not in m and m["n_top"] > 0 and 0.0 <= m["top_chosen_fell"] <= 1.0
+        assert 0.0 <= m["valid_but_worse"] + m["valid_but_better"] <= 1.0
+    refs = {r["metrics"]["true_reward_reference"] for r in grid["runs"] + moved["runs"]}
+    assert len(refs) == 1  # one world for both experiments
+
+
+def test_clinic_lr_runs_notebook_08s_world_and_the_doctor(tmp_path, monkeypatch):
+    from dpo_teach.sweep import clinic_lessons
+
+    tiny = dict(n_corpus=300, sft_steps=60, sft_batch_size=8, n_prompts=80, n_eval_prompts=4)
+    monkeypatch.setitem(clinic_lessons.CLINIC_WORLD, True, tiny)
+    monkeypatch.setattr(clinic_lessons, "_WORLDS", {})
+    metrics = clinic_lessons.run_clinic_lr({"learning_rate": 5e-4}, 3, True)
+    assert set(metrics) >= {"tail_loss", "tail_accuracy", "doctor", "valid_rate_policy", "kl_to_reference"}
+    assert isinstance(metrics["doctor"], list) and metrics["tail_loss"] > 0
+    assert list(clinic_lessons._WORLDS) == [(3, True)]  # built once for the seed, kept for its other settings
+    from dpo_teach import doctor
+    from dpo_teach.gpt2.lab.clinic import tail_mean
+
+    stuck = [{"step": i, "loss": 0.6931, "grad_norm": 0.0, "rewards/margins": 0.0, "rewards/accuracies": 0.0,
+              "logps/chosen": -9.0, "logps/rejected": -9.0} for i in range(1, 21)]  # fmt: skip
+    in_process = [f.id for f in doctor.diagnose(doctor.parse_log(stuck))]
+    assert clinic_lessons.doctor_ids(stuck) == in_process and in_process[0] == "stuck_at_ln2"  # the command's ids
+
+    assert tail_mean([{"x": 1.0}] * 8 + [{"x": 3.0}] * 2, "x") == 3.0  # the last 20 %
 
 
 def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):

@@ -32,7 +32,7 @@ from ..sft import sft_train
 from ..tokenizer import train_tokenizer
 
 __all__ = ["LOGPS_MODES", "World", "build_world", "clinic_logps", "set_dropout", "homemade_dpo",
-           "sft_masking_by_value", "finished_rate", "fresh_policy", "run_homemade"]  # fmt: skip
+           "sft_masking_by_value", "finished_rate", "fresh_policy", "run_homemade", "tail_mean"]  # fmt: skip
 
 # how homemade_dpo turns logits into one log-prob per sequence: the right way, and four bugs
 LOGPS_MODES = ("sum", "mean", "no_shift", "first_token_masked", "fp16")
@@ -202,6 +202,12 @@ def finished_rate(model, tokenizer, prompts, max_new_tokens=32, seed=0) -> float
     with eval_mode(model):
         completions = sample_completions(model, prompt_ids, tokenizer.eos_token_id, max_new_tokens, seed=seed)
     return sum(c[-1:] == [tokenizer.eos_token_id] for c in completions) / len(completions)
+
+
+def tail_mean(history: list[dict], key: str, share: float = 0.2) -> float:
+    """The mean of ``key`` over the last ``share`` of the logged steps (one batch is noisy)."""
+    tail = history[-max(1, round(len(history) * share)) :]
+    return sum(h[key] for h in tail) / len(tail)
 
 
 def fresh_policy(ref_model) -> torch.nn.Module:

@@ -21,6 +21,7 @@ from ..evaluate import evaluate_samples, sample_and_judge
 from ..logprobs import score_pairs
 from ..recipe import DEFAULT_BETA
 from ..trainer import DPOTrainer, precompute_ref_logps
+from ..reviews import INVALID_REWARD
 from .labels import completion_words
 
 __all__ = ["SUMMED", "PER_TOKEN", "member_settings", "train_member", "mean_completion_tokens",
@@ -95,7 +96,9 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     ``rejected_logp_change`` (mean held-out change vs the reference, nats), ``heldout_dpo_loss``
     (:math:`-\log\sigma(\beta h)` averaged over the held-out pairs, at the member's beta),
     ``chosen_fell`` (share
-    of held-out pairs whose chosen log-prob fell), the sample metrics of
+    of held-out pairs whose chosen log-prob fell), ``chosen_change`` (that change per held-out pair, a
+    NumPy array), ``valid_but_worse`` / ``valid_but_better`` (share of prompts whose policy sample is a
+    valid review scoring below / above the reference's on the same prompt), the sample metrics of
     :func:`~.evaluate.evaluate_samples`, ``words_policy`` and ``words_reference`` (mean words per
     sampled completion), ``train_seconds`` and ``history``.
     """
@@ -131,6 +134,12 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
         # mean words per sampled completion (the grammar's unit of length; 07 §4's verbosity)
         "words_policy": statistics.fmean(completion_words(s["policy"]) for s in samples),
         "words_reference": statistics.fmean(completion_words(s["reference"]) for s in samples),
+        # harm beyond validity: a valid review, but worse (better) than the reference's on the same prompt
+        "valid_but_worse": statistics.fmean(INVALID_REWARD < x["policy_reward"] < x["reference_reward"]
+                                            for x in samples),  # fmt: skip
+        "valid_but_better": statistics.fmean(x["policy_reward"] > max(x["reference_reward"], INVALID_REWARD)
+                                             for x in samples),  # fmt: skip
+        "chosen_change": (pol_c - ref_c).numpy(),  # per held-out pair, nats (not recorded by the sweeps)
         "train_seconds": seconds,
         "history": history,
     }

@@ -40,6 +40,7 @@ class World:
     train_logps: object  # the reference's log-probs of the training pairs, as each trainer computes them
     mean_tokens: float  # mean completion length of the training pairs, in tokens
     train_rows: list  # the training pairs as text rows (to relabel: flipped or length-biased labels)
+    eval_rows: list = dataclasses.field(default_factory=list)  # the held-out pairs as text rows
 
     def member_kwargs(self) -> dict:
         """The world's arguments of :func:`~.family_runs.train_member` after ``loss_type`` and sizes."""
@@ -69,4 +70,4 @@ def build_world(seed: int, sizes: Sizes, threads: int | None = 1) -> World:
     return World(seed, sizes, tokenizer, ref_model, train_prompts, eval_prompts, train_pairs, eval_pairs,
                  ref_logps, reference_samples(ref_model, tokenizer, eval_prompts, seed=seed),
                  train_ref_logps(ref_model, train_pairs, tokenizer.pad_token_id, sizes),
-                 mean_completion_tokens(train_pairs), train_rows)  # fmt: skip
+                 mean_completion_tokens(train_pairs), train_rows, eval_rows)  # fmt: skip

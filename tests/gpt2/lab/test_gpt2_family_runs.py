@@ -90,9 +90,11 @@ def test_reference_samples_and_log_probs_computed_once_give_the_same_row(tokeniz
             },
         )
     ]
-    assert [{k: v for k, v in r.items() if k not in ("train_seconds", "history")} for r in rows] == [
-        {k: v for k, v in rows[0].items() if k not in ("train_seconds", "history")}
+    assert [{k: v for k, v in r.items() if k not in ("train_seconds", "history", "chosen_change")} for r in rows] == [
+        {k: v for k, v in rows[0].items() if k not in ("train_seconds", "history", "chosen_change")}
     ] * 2
+    assert (rows[0]["chosen_change"] == rows[1]["chosen_change"]).all()  # per held-out pair
+    assert rows[0]["chosen_change"].mean() == pytest.approx(rows[0]["chosen_logp_change"], abs=1e-6)
 
 
 def test_the_trainer_refuses_precomputed_log_probs_of_the_wrong_shape(tokenizer):
