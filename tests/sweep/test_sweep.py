@@ -124,29 +124,22 @@ def test_the_cli_refuses_bad_input(tmp_path, capsys):
 
 
 def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
-    """The beta x lr grid in fast mode on one seed: both settings share the seed's world."""
-    path = runner.run_sweep("beta_lr", [0], tmp_path, jobs=1, fast=True, log=lambda *_: None)
-    record = records.load(path, "beta_lr")
+    """The beta x lr grid and 07 §1's displacement in fast mode on one seed: every setting of both
+    shares the seed's world, and the top chosen answers' share is recorded (not the per-pair array)."""
+    runner.run_shared(["beta_lr", "displacement"], [0], tmp_path, jobs=1, fast=True, log=lambda *_: None)
+    record, moved = (records.load(tmp_path / f"{n}.json", n) for n in ("beta_lr", "displacement"))
     assert [r["setting"]["beta"] for r in record["runs"]] == [1.0, 2.0]
     for r in record["runs"]:
         assert 0.0 <= r["metrics"]["reward_accuracy"] <= 1.0 and r["metrics"]["heldout_dpo_loss"] > 0
         assert "history" not in r["metrics"]
-    # the same world: the reference's samples (hence its true reward) are identical across settings
-    refs = {r["metrics"]["true_reward_reference"] for r in record["runs"]}
-    assert len(refs) == 1
-
-
-def test_displacement_shares_the_world_and_records_the_top_chosen_answers(tmp_path):
-    """07 §1 over seeds in fast mode beside beta_lr: one world, and the top chosen answers' share."""
-    runner.run_shared(["beta_lr", "displacement"], [0], tmp_path, jobs=1, fast=True, log=lambda *_: None)
-    grid, moved = (records.load(tmp_path / f"{n}.json", n) for n in ("beta_lr", "displacement"))
     assert [r["setting"] for r in moved["runs"]] == experiments.EXPERIMENTS["displacement"].settings(True)
     for r in moved["runs"]:
         m = r["metrics"]
         assert "chosen_change" not in m and m["n_top"] > 0 and 0.0 <= m["top_chosen_fell"] <= 1.0
         assert 0.0 <= m["valid_but_worse"] + m["valid_but_better"] <= 1.0
-    refs = {r["metrics"]["true_reward_reference"] for r in grid["runs"] + moved["runs"]}
-    assert len(refs) == 1  # one world for both experiments
+    # the same world: the reference's samples (hence its true reward) are identical across settings
+    refs = {r["metrics"]["true_reward_reference"] for r in record["runs"] + moved["runs"]}
+    assert len(refs) == 1
 
 
 def test_clinic_lr_runs_notebook_08s_world_and_the_doctor(tmp_path, monkeypatch):
