@@ -7,6 +7,7 @@ Files, in the order a sweep uses them:
 ``experiments``  the experiments: their settings and how one setting runs on one seed
 ``lessons``      notebook 07's experiments (displacement, noise, length, over-optimisation, online) and
                  05's weight, on a world
+``memorise``     notebook 07 §3: a few pairs seen many times, checkpoints along the run
 ``clinic_lessons`` notebook 08 §5 (a learning rate too high) on the clinic's own world per seed
 ``runner``       seeds split over worker processes, one world per seed, each run recorded at once
 ``records``      the results file: provenance, locked atomic appends, finished runs skipped

@@ -13,7 +13,8 @@ r"""The sweeps' experiments: each is a list of settings and one function that ru
   reward (what they do not have).
 
 Notebook 07's experiments (``displacement``, ``noise``, ``length``, ``overopt``, ``online``) and
-05's ``weight`` are described in :mod:`.lessons`; notebook 08's ``clinic_lr`` in :mod:`.clinic_lessons`.
+05's ``weight`` are described in :mod:`.lessons`, 07's ``memorise`` in :mod:`.memorise`; notebook 08's
+``clinic_lr`` in :mod:`.clinic_lessons`.
 
 A setting trained on a world (``family``, ``beta_lr``) shares the seed's SFT model, pairs and
 reference samples with every other setting of that seed (:func:`~dpo_teach.gpt2.lab.world.build_world`).
@@ -30,7 +31,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import clinic_lessons, lessons
+from . import clinic_lessons, lessons, memorise
 
 __all__ = ["Experiment", "EXPERIMENTS", "TARGETS", "meets_targets"]
 
@@ -152,6 +153,9 @@ EXPERIMENTS = {
     **{name: Experiment(name, getattr(lessons, f"{name}_settings"), tuple(range(5)),
                         getattr(lessons, f"run_{name}"), needs_world=True)
        for name in ("displacement", "noise", "length", "overopt", "online", "weight")},  # fmt: skip
+    # notebook 07 §3 (.memorise): 64 pairs seen many times, judged every 100 steps
+    "memorise": Experiment("memorise", memorise.memorise_settings, tuple(range(5)), memorise.run_memorise,
+                           needs_world=True),  # fmt: skip
     # notebook 08 §5 (.clinic_lessons): its own small world per seed, built by the run itself
     "clinic_lr": Experiment("clinic_lr", clinic_lessons.clinic_lr_settings, tuple(range(5)),
                             clinic_lessons.run_clinic_lr, needs_world=False),  # fmt: skip
