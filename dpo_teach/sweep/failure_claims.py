@@ -188,3 +188,18 @@ CLAIMS += [
     Claim("07", "DPOP: valid samples worse against better than the reference's", "displacement",
           _moved("dpop", "valid_but_worse"), _moved("dpop", "valid_but_better"), 0, "A1"),
 ]  # fmt: skip
+
+
+def _memorised(index: int, metric: str = "true_reward_policy"):
+    """``record -> {seed: metric}`` at checkpoint ``index`` of the 64-pair run (0: the reference)."""
+    return lambda record: {s: m["checkpoints"][index][metric]
+                           for s, m in runs_of(record, {"n_pairs": 64}).items()}  # fmt: skip
+
+
+CLAIMS += [
+    # --- section 3: 64 pairs seen many times (results/memorise.json) ---
+    Claim("07", "64 memorised pairs: the true reward ends below the reference's", "memorise",
+          _memorised(-1), _memorised(0), -1, "3"),
+    Claim("07", "64 memorised pairs: the samples end less valid than the reference's", "memorise",
+          _memorised(-1, "valid_rate_policy"), _memorised(0, "valid_rate_policy"), -1, "3"),
+]  # fmt: skip
