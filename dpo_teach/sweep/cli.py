@@ -1,11 +1,12 @@
 """``python -m dpo_teach.sweep EXPERIMENT [MORE ...] [--seeds 0-4] [--jobs 2] [--results DIR] [--fast]``.
 
-Runs EXPERIMENT (``default_recipe``, ``family``, ``beta_lr``, ``noise``, ...) on the seeds (with
-MORE experiments, each seed's world is built once and shared by all of them), resumably, recording
-each run in ``DIR/EXPERIMENT.json`` (default ``results/``) as it finishes; ``--summary`` prints
-each setting's mean and 95 % interval over seeds instead of running; ``--table`` (default_recipe)
-the README's table of the recipe over its seeds. Bad input: one ``error:``
-line, exit 2.
+Runs EXPERIMENT (``default_recipe``, ``family``, ``beta_lr``, ``noise``, ...; ``all``: every one)
+on the seeds (default: each experiment's own), resumably, recording each run in
+``DIR/EXPERIMENT.json`` (default ``results/``) as it finishes. With MORE experiments, each seed's
+world is built once and shared by all of them and the workers share one queue of tasks
+(:func:`~.runner.plan`). ``--summary`` prints each setting's mean and 95 % interval over seeds
+instead of running; ``--table`` (default_recipe) the README's table of the recipe over its seeds.
+Bad input: one ``error:`` line, exit 2.
 """
 
 from __future__ import annotations
@@ -68,18 +69,22 @@ def summary(record: dict, metrics=("reward_accuracy", "true_reward_policy", "win
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dpo_teach.sweep", description=__doc__.split("\n")[0])
-    parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    parser.add_argument("experiment", choices=["all", *sorted(EXPERIMENTS)])
     parser.add_argument("more", nargs="*", metavar="MORE",
-                        help="more experiments on the same seeds (each seed's world built once)")  # fmt: skip
+                        help="more experiments, on --seeds or each on its own seeds (a seed's world built once)")  # fmt: skip
     parser.add_argument("--seeds", type=parse_seeds, default=None,
                         help="e.g. 0-4 or 100-119 or 0,3,7 (default: the experiment's own)")  # fmt: skip
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one seed each at a time)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one task each at a time)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="directory of EXPERIMENT.json")
     parser.add_argument("--fast", action="store_true", help="smoke sizes (what the tests run)")
     parser.add_argument("--summary", action="store_true", help="print the recorded intervals; run nothing")
     parser.add_argument("--table", action="store_true", help="default_recipe: print the README's table of "
                         "the recipe over its seeds (min / median / max per target); run nothing")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.experiment == "all":
+        if args.more or args.table:
+            parser.error("'all' names every experiment: give it alone (--table goes with default_recipe)")
+        args.experiment, *args.more = EXPERIMENTS
     unknown = [name for name in args.more if name not in EXPERIMENTS]
     if unknown:  # (choices= on a '*' argument rejects the empty list on Python 3.11)
         parser.error(f"unknown experiment {unknown[0]!r}; choose from {', '.join(sorted(EXPERIMENTS))}")
@@ -99,7 +104,7 @@ def main(argv=None) -> int:
         if args.more and not args.summary:
             from .runner import run_shared
 
-            run_shared([args.experiment, *args.more], seeds, args.results, args.jobs, args.fast)
+            run_shared([args.experiment, *args.more], args.seeds, args.results, args.jobs, args.fast)
         elif not args.summary:
             from .runner import run_sweep
 

@@ -51,6 +51,7 @@ class Experiment:
     seeds: tuple[int, ...]  # default seeds
     run: Callable  # (setting, seed, fast, world) -> metrics
     needs_world: bool
+    own_world: bool = False  # builds a world of its own per process: a seed's settings run in one task
 
 
 def _finetune(setting: dict, seed: int, fast: bool, world=None) -> dict:
@@ -158,5 +159,5 @@ EXPERIMENTS = {
                            needs_world=True),  # fmt: skip
     # notebook 08 §5 (.clinic_lessons): its own small world per seed, built by the run itself
     "clinic_lr": Experiment("clinic_lr", clinic_lessons.clinic_lr_settings, tuple(range(5)),
-                            clinic_lessons.run_clinic_lr, needs_world=False),  # fmt: skip
+                            clinic_lessons.run_clinic_lr, needs_world=False, own_world=True),  # fmt: skip
 }

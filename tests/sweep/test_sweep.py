@@ -113,14 +113,50 @@ def test_a_sweep_resumes_and_skips_recorded_runs(tmp_path, monkeypatch, capsys):
     assert '{"k": 1}: 3 seeds' in text and "(n=3)" in text
 
 
+def _fake_experiments(monkeypatch):
+    """Three fake experiments: one on a seed's world, one without, one with a world of its own."""
+    settings = lambda fast: [{"k": k} for k in range(4)]  # noqa: E731
+    fakes = {"w": experiments.Experiment("w", settings, (0, 1, 2, 3, 4), None, needs_world=True),
+             "v": experiments.Experiment("v", settings, (0, 1, 2, 3, 4), None, needs_world=True),
+             "f": experiments.Experiment("f", settings, (100, 101), None, needs_world=False),
+             "o": experiments.Experiment("o", settings, (0, 1), None, needs_world=False, own_world=True)}
+    monkeypatch.setattr(runner, "EXPERIMENTS", fakes)
+    return fakes
+
+
+def test_the_plan_splits_the_leftover_world_seed_so_no_worker_waits_alone(tmp_path, monkeypatch):
+    fakes = _fake_experiments(monkeypatch)
+    todo = {n: {seed: fakes[n].settings(False) for seed in fakes[n].seeds} for n in fakes}
+    todo["w"][2] = [{"k": 3}]  # resumed: seed 2 of w has one run left
+    tasks = runner.plan(todo, tmp_path, jobs=2, fast=False)
+    shape = [(seed, names, [[s["k"] for s in lst] for lst in lists]) for names, seed, lists, _, _ in tasks]
+    whole = [0, 1, 2, 3]
+    assert shape[:4] == [(seed, ["w", "v"], [[3] if seed == 2 else whole, whole]) for seed in range(4)]
+    # seed 4 (five seeds, two workers) is dealt round-robin into two tasks, each building the world
+    assert shape[4:6] == [(4, ["w", "v"], [[0, 2], [0, 2]]), (4, ["w", "v"], [[1, 3], [1, 3]])]
+    # then a task per world-free run, and one per seed where the experiment keeps its own world
+    assert shape[6:14] == [(seed, ["f"], [[k]]) for seed in (100, 101) for k in range(4)]
+    assert shape[14:] == [(seed, ["o"], [[0, 1, 2, 3]]) for seed in (0, 1)]
+    # every pending run is in exactly one task
+    planned = sorted((n, seed, s["k"]) for names, seed, lists, _, _ in tasks
+                     for n, lst in zip(names, lists) for s in lst)  # fmt: skip
+    assert planned == sorted((n, seed, s["k"]) for n in todo for seed in todo[n] for s in todo[n][seed])
+    # one worker: nothing is split
+    assert [t[1] for t in runner.plan(todo, tmp_path, jobs=1, fast=False)][:6] == [0, 1, 2, 3, 4, 100]
+    # four seeds on two workers divide evenly: nothing is split
+    del todo["w"][4], todo["v"][4]
+    assert [t[1] for t in runner.plan(todo, tmp_path, jobs=2, fast=False)][:5] == [0, 1, 2, 3, 100]
+
+
 def test_the_cli_refuses_bad_input(tmp_path, capsys):
     (tmp_path / "beta_lr.json").write_text("not json")
     assert cli.main(["beta_lr", "--results", str(tmp_path), "--summary"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert (tmp_path / "beta_lr.json").read_text() == "not json"
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["no_such_experiment"])
-    assert exit_info.value.code == 2
+    for bad in (["no_such_experiment"], ["all", "family"], ["all", "--table"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(bad)
+        assert exit_info.value.code == 2
 
 
 def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
@@ -140,6 +176,12 @@ def test_a_real_fast_sweep_records_one_world_per_seed(tmp_path):
     # the same world: the reference's samples (hence its true reward) are identical across settings
     refs = {r["metrics"]["true_reward_reference"] for r in record["runs"] + moved["runs"]}
     assert len(refs) == 1
+    # a setting run alone on a world built afresh (a split seed's second task) records the same run
+    alone = tmp_path / "alone"
+    runner.run_seed(["displacement"], 0, [[moved["runs"][-1]["setting"]]], str(alone), True)
+    untimed = lambda m: {k: v for k, v in m.items() if not k.endswith("_seconds")}  # noqa: E731
+    again = records.load(alone / "displacement.json", "displacement")["runs"][0]["metrics"]
+    assert untimed(again) == untimed(moved["runs"][-1]["metrics"]) and len(untimed(again)) > 20
 
 
 def test_clinic_lr_runs_notebook_08s_world_and_the_doctor(tmp_path, monkeypatch):
