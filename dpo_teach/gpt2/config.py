@@ -78,6 +78,15 @@ class DPOConfig:
     def __post_init__(self):
         self.validate()
 
+    @classmethod
+    def from_sizes(cls, sizes, seed: int, **overrides) -> DPOConfig:
+        """A preset's DPO stage (:class:`~dpo_teach.gpt2.recipe.Sizes`: learning rate, batch size,
+        steps, warmup) on ``seed``, without a progress bar; ``overrides`` set the rest (``beta``, the
+        loss) or replace a size."""
+        stage = dict(learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
+                     max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps, seed=seed, progress=False)  # fmt: skip
+        return cls(**(stage | overrides))
+
     def validate(self) -> None:
         """Check every field's type and range (ValueError naming it and the fix); also on training."""
         self.beta = _checks.check_beta(self.beta)  # the same error as dpo_loss gives

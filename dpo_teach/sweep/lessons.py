@@ -225,15 +225,7 @@ def run_overopt(setting: dict, seed: int, fast: bool, world) -> dict:
     from ..gpt2.trainer import DPOTrainer
 
     sizes = world.sizes
-    config = DPOConfig(
-        beta=setting["beta"],
-        learning_rate=setting["learning_rate"],
-        batch_size=sizes.dpo_batch_size,
-        max_steps=sizes.dpo_steps,
-        warmup_steps=sizes.dpo_warmup_steps,
-        seed=seed,
-        progress=False,
-    )
+    config = DPOConfig.from_sizes(sizes, seed, beta=setting["beta"], learning_rate=setting["learning_rate"])
     policy = copy.deepcopy(world.ref_model).requires_grad_(True)
     trainer = DPOTrainer(
         policy,
@@ -267,15 +259,7 @@ def run_online(setting: dict, seed: int, fast: bool, world) -> dict:
     if setting["mode"] == "offline":
         return _train(world, world.train_pairs, world.train_logps, "sigmoid")
     sizes = world.sizes
-    config = DPOConfig(
-        beta=DEFAULT_BETA,
-        learning_rate=sizes.dpo_learning_rate,
-        batch_size=sizes.dpo_batch_size,
-        max_steps=sizes.dpo_steps,
-        warmup_steps=sizes.dpo_warmup_steps,
-        seed=seed,
-        progress=False,
-    )
+    config = DPOConfig.from_sizes(sizes, seed, beta=DEFAULT_BETA)
     _, rounds, _ = online_dpo(
         world.ref_model,
         world.tokenizer,

@@ -32,9 +32,7 @@ def run_memorise(setting: dict, seed: int, fast: bool, world) -> dict:
     from ..gpt2.trainer import DPOTrainer
 
     sizes = world.sizes
-    config = DPOConfig(beta=DEFAULT_BETA, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
-                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps, seed=seed,
-                       progress=False)  # fmt: skip
+    config = DPOConfig.from_sizes(sizes, seed, beta=DEFAULT_BETA)
     policy = copy.deepcopy(world.ref_model).requires_grad_(True)
     pairs = world.train_pairs[: setting["n_pairs"]]
     trainer = DPOTrainer(policy, world.ref_model, pairs, config, world.tokenizer.pad_token_id)

@@ -89,3 +89,17 @@ def test_bad_knob_values_are_one_clear_error():
             DPOConfig(batch_size=8, **bad)
     with pytest.raises(ValueError, match="eval_pairs"):
         DPOTrainer(tiny_gpt2(), tiny_gpt2(), toy_pairs(4), DPOConfig(batch_size=2, eval_every=2), PAD)
+
+
+def test_from_sizes_is_the_presets_dpo_stage_with_overrides_on_top():
+    from dpo_teach.gpt2.recipe import sizes_for
+
+    sizes = sizes_for("tiny", False)
+    config = DPOConfig.from_sizes(sizes, 7, beta=2.0, learning_rate=1e-3, loss_type="rpo")
+    assert (config.batch_size, config.max_steps, config.warmup_steps) == (
+        sizes.dpo_batch_size, sizes.dpo_steps, sizes.dpo_warmup_steps)  # fmt: skip
+    assert (config.seed, config.progress, config.beta, config.learning_rate, config.loss_type) == (
+        7, False, 2.0, 1e-3, "rpo")  # fmt: skip
+    assert DPOConfig.from_sizes(sizes, 0).learning_rate == sizes.dpo_learning_rate != 1e-3
+    with pytest.raises(ValueError):  # an override is validated like any other value
+        DPOConfig.from_sizes(sizes, 0, learning_rate=-1.0)

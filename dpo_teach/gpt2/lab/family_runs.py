@@ -103,9 +103,7 @@ def train_member(ref_model, tokenizer, train_pairs, eval_pairs, eval_prompts, lo
     sampled completion), ``train_seconds`` and ``history``.
     """
     pad = tokenizer.pad_token_id
-    config = DPOConfig(learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
-                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps, seed=seed,
-                       progress=False, loss_type=loss_type, **settings)  # fmt: skip
+    config = DPOConfig.from_sizes(sizes, seed, loss_type=loss_type, **settings)
     policy = copy.deepcopy(ref_model).requires_grad_(True)
     uses_reference = loss_type not in REFERENCE_FREE
     t = time.perf_counter()

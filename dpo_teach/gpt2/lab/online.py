@@ -104,9 +104,7 @@ def online_stage(ref_model, tokenizer, train_prompts, eval_prompts, eval_pairs, 
     policy, labelling by the true reward and DPO against the SFT reference, splitting the offline
     run's prompts and steps.
     Returns ``(policy, config, history, online)``; ``online`` holds the per-round records."""
-    config = DPOConfig(beta=beta, learning_rate=sizes.dpo_learning_rate, batch_size=sizes.dpo_batch_size,
-                       max_steps=sizes.dpo_steps, warmup_steps=sizes.dpo_warmup_steps, seed=seed,
-                       progress=False, **(loss or {}))  # fmt: skip
+    config = DPOConfig.from_sizes(sizes, seed, beta=beta, **(loss or {}))
     log(f"[4/5] online DPO: {rounds} rounds over {len(train_prompts)} prompts and {sizes.dpo_steps} steps "
         f"({sizes.dpo_batch_size} pairs a step, beta={beta}, loss {config.loss_type}; "
         "reference: the SFT model)")  # fmt: skip
