@@ -222,6 +222,9 @@ def test_a_candidate_recipe_changes_only_its_own_flags(monkeypatch):
     assert cosine[cosine.index("--warmup-steps") + 1] == "30" and "--learning-rate" not in cosine
     assert "--save-best" in cosine_best and cosine_best[cosine_best.index("--eval-every") + 1] == "25"
     assert "--learning-rate" not in default and "--beta" not in default
+    # every candidate but RPO is DPO by name: left to the preset's default (now RPO) it would rerun as RPO
+    for dpo in (default, lower_lr, higher_beta, cosine, cosine_best):
+        assert dpo[dpo.index("--loss") + 1] == "sigmoid"
     assert lower_lr[lower_lr.index("--learning-rate") + 1] == "0.0003" and "--beta" not in lower_lr
     assert higher_beta[higher_beta.index("--beta") + 1] == "3.0" and "--learning-rate" not in higher_beta
     assert experiments.EXPERIMENTS["recipe_dev"].seeds == (0, 1, 2, 3, 4)  # never the unseen seeds
@@ -268,7 +271,7 @@ def test_practitioners_paired_rpo_vs_dpo_intervals_follow_from_the_dev_record():
     repo = Path(__file__).resolve().parents[2]
     record = json.loads((repo / "results" / "recipe_dev.json").read_text(encoding="utf-8"))
     text = " ".join((repo / "docs" / "practitioners.md").read_text(encoding="utf-8").split())
-    rpo, dpo = runs_of(record, {"preset": "tiny", "loss": "rpo"}), runs_of(record, {"preset": "tiny"})
+    rpo, dpo = runs_of(record, {"preset": "tiny", "loss": "rpo"}), runs_of(record, experiments.DPO_RECIPE)
     for key, resolved in (("kl_to_reference", True), ("valid_rate_policy", False),
                           ("win_rate_vs_reference", False), ("true_reward_policy", False)):  # fmt: skip
         iv = paired_difference({s: m[key] for s, m in rpo.items()}, {s: m[key] for s, m in dpo.items()})
