@@ -37,16 +37,16 @@ def pending(name: str, seeds, results: Path, fast: bool) -> dict[int, list[dict]
     return todo
 
 
-def run_seed(name, seed: int, settings, results: str, fast: bool, threads: int = 1) -> int:
-    """One task: ``settings`` on ``seed``; returns how many runs it recorded. With several
-    experiments, ``name`` and ``settings`` are lists (one entry each) and they share one world."""
+def run_seed(names: list[str], seed: int, lists: list[list[dict]], results: str, fast: bool,
+             threads: int = 1) -> int:  # fmt: skip
+    """One task: each experiment of ``names`` runs its settings (``lists``, one list each) on ``seed``,
+    sharing one world; each run goes to ``results/NAME.json``. Returns how many runs it recorded."""
     import torch
 
     from ..gpt2.recipe import sizes_for
     from ..runtime import quiet_transformers
 
     torch.set_num_threads(threads)
-    names, lists = ([name], [settings]) if isinstance(name, str) else (name, settings)
     world = None
     if any(EXPERIMENTS[n].needs_world for n in names):
         from ..gpt2.lab.world import build_world
@@ -55,7 +55,7 @@ def run_seed(name, seed: int, settings, results: str, fast: bool, threads: int =
             world = build_world(seed, sizes_for("tiny", fast), threads)
     for n, todo in zip(names, lists):
         experiment = EXPERIMENTS[n]
-        path = Path(results) if isinstance(name, str) else Path(results) / f"{n}.json"
+        path = Path(results) / f"{n}.json"
         for setting in todo:
             start = time.perf_counter()
             metrics = experiment.run(setting, seed, fast, world if experiment.needs_world else None)
