@@ -92,7 +92,7 @@ def plan(todo: dict[str, dict[int, list[dict]]], results_dir, jobs: int, fast: b
             else:
                 free += [(n, seed, [s]) for s in settings]
     seeds = sorted(worlds)
-    whole = len(seeds) - len(seeds) % jobs if jobs > 1 else len(seeds)
+    whole = len(seeds) - len(seeds) % jobs  # (jobs 1: every seed whole)
     tasks = [(seed, worlds[seed]) for seed in seeds[:whole]]
     tasks += [(seed, share) for seed in seeds[whole:] for share in _split(worlds[seed], jobs)]
     tasks += [(seed, {n: settings}) for n, seed, settings in free]
